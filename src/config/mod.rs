@@ -1,0 +1,194 @@
+//! The validated configuration: what `gslb.toml` means once every rule has been checked.
+//!
+//! Owns: the typed, immutable `Config` the rest of the server reads, and `load`, which turns a
+//! file into a `Config` or into every problem found, each as `file:line:col: message`.
+//! Must not: read zone files or touch the network.
+
+mod raw;
+mod validate;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+pub use raw::{Location, PolicyKind, Protocol, WhenAllDown};
+
+use crate::diag::Diagnostic;
+
+/// A position in the configuration file, for errors found after parsing (e.g. against zones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub col: usize,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// DNS listeners and limits.
+    pub server: Server,
+    /// Admin API.
+    pub admin: Admin,
+    /// Directory of zone files (relative paths resolved against the config file's directory).
+    pub zones_directory: PathBuf,
+    /// Health checks, by index.
+    pub checks: Vec<Check>,
+    /// Data centers, by index.
+    pub datacenters: Vec<Datacenter>,
+    /// Balanced names.
+    pub balances: Vec<Balance>,
+    /// GeoIP database for `nearest`.
+    pub geoip: Option<PathBuf>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    /// Addresses served over UDP and TCP.
+    pub listen: Vec<SocketAddr>,
+    /// UDP sockets (and worker threads) per address.
+    pub threads: usize,
+    /// Where state that survives a restart lives.
+    pub state_directory: Option<PathBuf>,
+    /// Largest UDP response, whatever the client offers.
+    pub udp_payload_max: u16,
+    /// Idle TCP connections close after this.
+    pub tcp_idle_timeout: Duration,
+    /// Most TCP connections at once.
+    pub tcp_connections_max: usize,
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admin {
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// File holding the bearer token.
+    pub token_file: Option<PathBuf>,
+}
+
+/// A health check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// Its name in `[checks.NAME]`.
+    pub name: String,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Port probed.
+    pub port: u16,
+    /// Address probed instead of the endpoint's.
+    pub address: Option<IpAddr>,
+    /// HTTP path.
+    pub path: String,
+    /// Host header / SNI.
+    pub host: Option<String>,
+    /// Accepted statuses.
+    pub expect_status: Vec<u16>,
+    /// Required body substring.
+    pub expect_body: Option<String>,
+    /// Verify certificates.
+    pub tls_verify: bool,
+    /// Private CA bundle.
+    pub ca_file: Option<PathBuf>,
+    /// Header carrying load.
+    pub load_header: Option<String>,
+    /// Between probes.
+    pub interval: Duration,
+    /// Per probe.
+    pub timeout: Duration,
+    /// Successes to go up.
+    pub rise: u32,
+    /// Failures to go down.
+    pub fall: u32,
+}
+
+/// A data center.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datacenter {
+    /// Its name.
+    pub name: String,
+    /// Client networks it serves.
+    pub networks: Vec<IpNet>,
+    /// Where it is.
+    pub location: Option<Location>,
+}
+
+/// A balanced name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Balance {
+    /// Fully qualified, presentation form, lower case.
+    pub name: String,
+    /// Lower-cased wire form.
+    pub key: Box<[u8]>,
+    /// Where `name` is written, for errors found against zones.
+    pub pos: Pos,
+    /// Policy.
+    pub policy: PolicyKind,
+    /// TTL of answers.
+    pub ttl: u32,
+    /// Most addresses per answer.
+    pub answers: usize,
+    /// All-down behaviour.
+    pub when_all_down: WhenAllDown,
+    /// Fallback addresses.
+    pub fallback: Vec<IpAddr>,
+    /// Endpoints.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// An endpoint of a balanced name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// Address answered.
+    pub address: IpAddr,
+    /// Index into `Config::datacenters`.
+    pub datacenter: usize,
+    /// Failover group.
+    pub priority: u32,
+    /// Weight.
+    pub weight: u32,
+    /// Index into `Config::checks`; None = never probed, always up.
+    pub check: Option<usize>,
+    /// Address probed instead of `address`.
+    pub check_address: Option<IpAddr>,
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![Diagnostic::new(
+                path,
+                0,
+                0,
+                format!("cannot read configuration: {e}"),
+            )]
+        })?;
+        Self::from_str(path, &text)
+    }
+
+    /// Validates configuration text that came from `path`.
+    pub fn from_str(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            vec![Diagnostic::at_offset(
+                path,
+                text,
+                offset,
+                e.message().trim().to_string(),
+            )]
+        })?;
+        validate::validate(path, text, raw)
+    }
+
+    /// The data center an endpoint belongs to.
+    pub fn datacenter(&self, e: &Endpoint) -> &Datacenter {
+        &self.datacenters[e.datacenter]
+    }
+}

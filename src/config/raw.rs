@@ -1,0 +1,297 @@
+//! `gslb.toml` exactly as written: serde structures with unknown keys rejected and positions kept.
+//!
+//! Owns: the file's syntax and types (addresses, networks, durations with units, enums).
+//! Must not: apply cross-field rules or defaults that depend on other fields (see `validate`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// DNS listeners and limits.
+    #[serde(default)]
+    pub server: RawServer,
+    /// The admin HTTP API.
+    #[serde(default)]
+    pub admin: RawAdmin,
+    /// Where zone files are.
+    pub zones: Spanned<RawZones>,
+    /// Named health checks.
+    #[serde(default)]
+    pub checks: BTreeMap<Spanned<String>, Spanned<RawCheck>>,
+    /// Data centers.
+    #[serde(default)]
+    pub datacenters: BTreeMap<Spanned<String>, Spanned<RawDatacenter>>,
+    /// Balanced names.
+    #[serde(default)]
+    pub balance: Vec<Spanned<RawBalance>>,
+    /// GeoIP database for the nearest policy.
+    pub geoip: Option<Spanned<RawGeoip>>,
+}
+
+/// `[server]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Addresses to serve UDP and TCP on.
+    pub listen: Option<Spanned<Vec<SocketAddr>>>,
+    /// UDP workers per address; 0 = one per core.
+    pub threads: Option<usize>,
+    /// Directory for state that survives a restart.
+    pub state_directory: Option<PathBuf>,
+    /// Largest UDP answer.
+    pub udp_payload_max: Option<Spanned<u16>>,
+    /// Idle time after which a TCP connection is closed.
+    pub tcp_idle_timeout: Option<Spanned<Dur>>,
+    /// Most TCP connections open at once.
+    pub tcp_connections_max: Option<Spanned<usize>>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// HTTP listen address.
+    pub listen: Option<Spanned<SocketAddr>>,
+    /// File holding the bearer token mutating calls need.
+    pub token_file: Option<PathBuf>,
+}
+
+/// `[zones]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZones {
+    /// Directory of zone files.
+    pub directory: PathBuf,
+}
+
+/// `[geoip]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGeoip {
+    /// A MaxMind City (or compatible) database.
+    pub database: PathBuf,
+}
+
+/// Health check protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// HTTP GET.
+    Http,
+    /// HTTPS GET.
+    Https,
+    /// TCP connect.
+    Tcp,
+}
+
+/// `[checks.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    /// http, https or tcp.
+    pub protocol: Protocol,
+    /// Port to probe.
+    pub port: Option<u16>,
+    /// Address to probe instead of each endpoint's.
+    pub address: Option<IpAddr>,
+    /// HTTP path.
+    pub path: Option<Spanned<String>>,
+    /// Host header and SNI name.
+    pub host: Option<Spanned<String>>,
+    /// Accepted HTTP statuses.
+    pub expect_status: Option<Spanned<Vec<u16>>>,
+    /// Substring the body must contain.
+    pub expect_body: Option<Spanned<String>>,
+    /// Verify the server certificate (https).
+    pub tls_verify: Option<Spanned<bool>>,
+    /// CA bundle for a private CA (https).
+    pub ca_file: Option<Spanned<PathBuf>>,
+    /// Response header carrying the endpoint's load.
+    pub load_header: Option<Spanned<String>>,
+    /// Time between probes.
+    pub interval: Option<Spanned<Dur>>,
+    /// Time a probe may take.
+    pub timeout: Option<Spanned<Dur>>,
+    /// Consecutive successes to become up.
+    pub rise: Option<Spanned<u32>>,
+    /// Consecutive failures to become down.
+    pub fall: Option<Spanned<u32>>,
+}
+
+/// A point on Earth.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+}
+
+/// `[datacenters.NAME]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatacenter {
+    /// Client networks this data center serves.
+    #[serde(default)]
+    pub networks: Vec<IpNet>,
+    /// Where it is.
+    pub location: Option<Spanned<Location>>,
+}
+
+/// Selection policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKind {
+    /// Next endpoints in rotation.
+    RoundRobin,
+    /// In proportion to weight.
+    Weighted,
+    /// Lowest priority group with an endpoint up.
+    Failover,
+    /// Rendezvous hashing on the client network.
+    Hashed,
+    /// Data center whose networks hold the client.
+    Geo,
+    /// Data center nearest the client (GeoIP).
+    Nearest,
+    /// Lowest reported load.
+    LeastLoaded,
+    /// Every endpoint up.
+    All,
+}
+
+impl fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PolicyKind::RoundRobin => "round-robin",
+            PolicyKind::Weighted => "weighted",
+            PolicyKind::Failover => "failover",
+            PolicyKind::Hashed => "hashed",
+            PolicyKind::Geo => "geo",
+            PolicyKind::Nearest => "nearest",
+            PolicyKind::LeastLoaded => "least-loaded",
+            PolicyKind::All => "all",
+        })
+    }
+}
+
+/// What to answer when every endpoint is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenAllDown {
+    /// Fail open: answer as if all were up.
+    #[default]
+    All,
+    /// NODATA.
+    None,
+    /// The `fallback` addresses.
+    Fallback,
+}
+
+/// `[[balance]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBalance {
+    /// The balanced name.
+    pub name: Spanned<String>,
+    /// Selection policy.
+    pub policy: Spanned<PolicyKind>,
+    /// TTL of answers.
+    pub ttl: Option<Spanned<u32>>,
+    /// Most addresses per answer.
+    pub answers: Option<Spanned<usize>>,
+    /// Default check of the endpoints.
+    pub check: Option<Spanned<String>>,
+    /// Behaviour with every endpoint down.
+    #[serde(default)]
+    pub when_all_down: WhenAllDown,
+    /// Addresses for `when_all_down = "fallback"`.
+    pub fallback: Option<Spanned<Vec<IpAddr>>>,
+    /// The endpoints.
+    pub endpoints: Spanned<Vec<Spanned<RawEndpoint>>>,
+}
+
+/// One endpoint of a balanced name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    /// Address answered.
+    pub address: IpAddr,
+    /// Its data center.
+    pub datacenter: Spanned<String>,
+    /// Failover group (lower first).
+    pub priority: Option<u32>,
+    /// Share for the weighted policy.
+    pub weight: Option<Spanned<u32>>,
+    /// Check, overriding the balance's.
+    pub check: Option<Spanned<String>>,
+    /// Address to probe instead of `address`.
+    pub check_address: Option<IpAddr>,
+}
+
+/// A duration written with a unit: `500ms`, `2s`, `1.5s`, `5m`, `1h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl Dur {
+    /// Parses `<number><unit>`; units ms, s, m, h.
+    pub fn parse(s: &str) -> Result<Dur, String> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("duration {s:?} has no unit (use ms, s, m or h)"))?;
+        let (num, unit) = s.split_at(split);
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("duration {s:?} does not start with a number"))?;
+        let secs = match unit {
+            "ms" => n / 1000.0,
+            "s" => n,
+            "m" => n * 60.0,
+            "h" => n * 3600.0,
+            _ => {
+                return Err(format!(
+                    "duration {s:?} has unknown unit {unit:?} (use ms, s, m or h)"
+                ));
+            }
+        };
+        if !secs.is_finite() || secs > 1e9 {
+            return Err(format!("duration {s:?} is out of range"));
+        }
+        Ok(Dur(Duration::from_secs_f64(secs)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Dur::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_units() {
+        assert_eq!(Dur::parse("500ms").unwrap().0, Duration::from_millis(500));
+        assert_eq!(Dur::parse("1.5s").unwrap().0, Duration::from_millis(1500));
+        assert_eq!(Dur::parse("2m").unwrap().0, Duration::from_secs(120));
+        assert!(Dur::parse("10").is_err());
+        assert!(Dur::parse("10 parsecs").is_err());
+        assert!(Dur::parse("s").is_err());
+    }
+}

@@ -1,0 +1,608 @@
+//! Cross-field rules of `gslb.toml`: defaults, references between sections, value ranges.
+//!
+//! Owns: turning a `RawConfig` into a `Config`, collecting every problem with its position.
+//! Must not: stop at the first problem, or accept a value it has to guess at.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+use toml::Spanned;
+
+use super::raw::{self, PolicyKind, Protocol, RawConfig, WhenAllDown};
+use super::{Admin, Balance, Check, Config, Datacenter, Endpoint, Pos, Server};
+use crate::diag::{Diagnostic, line_col};
+
+struct Ctx<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn err<T>(&mut self, at: &Spanned<T>, msg: impl Into<String>) {
+        self.errors.push(Diagnostic::at_offset(
+            self.file,
+            self.text,
+            at.span().start,
+            msg,
+        ));
+    }
+
+    fn pos<T>(&self, at: &Spanned<T>) -> Pos {
+        let (line, col) = line_col(self.text, at.span().start);
+        Pos { line, col }
+    }
+
+    fn path(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.file.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+}
+
+/// Largest TTL a record may carry (RFC 2181 §8).
+const MAX_TTL: u32 = 2_147_483_647;
+
+pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config, Vec<Diagnostic>> {
+    let mut cx = Ctx {
+        file,
+        text,
+        errors: Vec::new(),
+    };
+    let server = server(&mut cx, raw.server);
+    let admin = Admin {
+        listen: raw
+            .admin
+            .listen
+            .map(Spanned::into_inner)
+            .unwrap_or_else(|| "127.0.0.1:8053".parse().expect("literal address")),
+        token_file: raw.admin.token_file.map(|p| cx.path(&p)),
+    };
+    let zones_directory = cx.path(&raw.zones.get_ref().directory);
+    let geoip = raw.geoip.map(|g| cx.path(&g.get_ref().database));
+
+    let mut checks = Vec::new();
+    for (name, c) in raw.checks {
+        if let Some(c) = check(&mut cx, name.get_ref(), c) {
+            checks.push(c);
+        }
+    }
+    let mut datacenters = Vec::new();
+    for (name, d) in raw.datacenters {
+        let location = d.get_ref().location.as_ref().map(|l| {
+            let v = *l.get_ref();
+            if !(-90.0..=90.0).contains(&v.lat) || !(-180.0..=180.0).contains(&v.lon) {
+                cx.err(
+                    l,
+                    "location needs lat within -90..90 and lon within -180..180",
+                );
+            }
+            v
+        });
+        datacenters.push(Datacenter {
+            name: name.into_inner(),
+            networks: d.into_inner().networks.iter().map(|n| n.trunc()).collect(),
+            location,
+        });
+    }
+    let mut balances: Vec<Balance> = Vec::new();
+    let mut seen_names = HashSet::new();
+    for b in raw.balance {
+        if let Some(b) = balance(&mut cx, b, &checks, &datacenters, geoip.is_some()) {
+            if !seen_names.insert(b.key.clone()) {
+                cx.errors.push(Diagnostic::new(
+                    file,
+                    b.pos.line,
+                    b.pos.col,
+                    format!("balanced name {} is defined twice", b.name),
+                ));
+            }
+            balances.push(b);
+        }
+    }
+    if cx.errors.is_empty() {
+        Ok(Config {
+            file: file.to_path_buf(),
+            server,
+            admin,
+            zones_directory,
+            checks,
+            datacenters,
+            balances,
+            geoip,
+        })
+    } else {
+        Err(cx.errors)
+    }
+}
+
+fn server(cx: &mut Ctx<'_>, s: raw::RawServer) -> Server {
+    let listen = match s.listen {
+        Some(l) if l.get_ref().is_empty() => {
+            cx.err(&l, "listen needs at least one address");
+            Vec::new()
+        }
+        Some(l) => l.into_inner(),
+        None => vec!["127.0.0.1:5353".parse().expect("literal address")],
+    };
+    let threads = match s.threads {
+        Some(0) | None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) => n,
+    };
+    let udp_payload_max = match s.udp_payload_max {
+        Some(p) if *p.get_ref() < 512 => {
+            cx.err(&p, "udp_payload_max must be at least 512");
+            512
+        }
+        Some(p) => p.into_inner(),
+        None => 1232,
+    };
+    let tcp_idle_timeout = match s.tcp_idle_timeout {
+        Some(t) if t.get_ref().0.is_zero() => {
+            cx.err(&t, "tcp_idle_timeout must be more than zero");
+            Duration::from_secs(10)
+        }
+        Some(t) => t.into_inner().0,
+        None => Duration::from_secs(10),
+    };
+    let tcp_connections_max = match s.tcp_connections_max {
+        Some(m) if *m.get_ref() == 0 => {
+            cx.err(&m, "tcp_connections_max must be at least 1");
+            1
+        }
+        Some(m) => m.into_inner(),
+        None => 1024,
+    };
+    Server {
+        listen,
+        threads,
+        state_directory: s.state_directory.map(|p| cx.path(&p)),
+        udp_payload_max,
+        tcp_idle_timeout,
+        tcp_connections_max,
+    }
+}
+
+fn check(cx: &mut Ctx<'_>, name: &str, c: Spanned<raw::RawCheck>) -> Option<Check> {
+    let at = c.span();
+    let c = c.into_inner();
+    let here = |cx: &mut Ctx<'_>, msg: String| {
+        cx.errors
+            .push(Diagnostic::at_offset(cx.file, cx.text, at.start, msg))
+    };
+    let http = c.protocol != Protocol::Tcp;
+    let port = match (c.port, c.protocol) {
+        (Some(p), _) => p,
+        (None, Protocol::Http) => 80,
+        (None, Protocol::Https) => 443,
+        (None, Protocol::Tcp) => {
+            here(cx, format!("check {name}: a tcp check needs a port"));
+            0
+        }
+    };
+    if !http {
+        let http_only = [
+            ("path", c.path.as_ref().map(|s| s.span())),
+            ("host", c.host.as_ref().map(|s| s.span())),
+            ("expect_status", c.expect_status.as_ref().map(|s| s.span())),
+            ("expect_body", c.expect_body.as_ref().map(|s| s.span())),
+            ("load_header", c.load_header.as_ref().map(|s| s.span())),
+        ];
+        for (key, span) in http_only {
+            if let Some(span) = span {
+                cx.errors.push(Diagnostic::at_offset(
+                    cx.file,
+                    cx.text,
+                    span.start,
+                    format!("check {name}: {key} applies to http and https checks only"),
+                ));
+            }
+        }
+    }
+    if c.protocol != Protocol::Https {
+        for (key, span) in [
+            ("tls_verify", c.tls_verify.as_ref().map(|s| s.span())),
+            ("ca_file", c.ca_file.as_ref().map(|s| s.span())),
+        ] {
+            if let Some(span) = span {
+                cx.errors.push(Diagnostic::at_offset(
+                    cx.file,
+                    cx.text,
+                    span.start,
+                    format!("check {name}: {key} applies to https checks only"),
+                ));
+            }
+        }
+    }
+    let path = match c.path {
+        Some(p) if !p.get_ref().starts_with('/') => {
+            cx.err(&p, format!("check {name}: path must start with '/'"));
+            String::new()
+        }
+        Some(p) => p.into_inner(),
+        None => "/".into(),
+    };
+    let expect_status = match c.expect_status {
+        Some(s)
+            if s.get_ref().is_empty() || s.get_ref().iter().any(|&x| !(100..=599).contains(&x)) =>
+        {
+            cx.err(
+                &s,
+                format!("check {name}: expect_status needs HTTP statuses within 100..599"),
+            );
+            Vec::new()
+        }
+        Some(s) => s.into_inner(),
+        None => vec![200],
+    };
+    let interval = c
+        .interval
+        .as_ref()
+        .map_or(Duration::from_secs(1), |d| d.get_ref().0);
+    let timeout = c
+        .timeout
+        .as_ref()
+        .map_or(Duration::from_millis(500).min(interval / 2), |d| {
+            d.get_ref().0
+        });
+    if let Some(i) = &c.interval
+        && i.get_ref().0 < Duration::from_millis(10)
+    {
+        cx.err(i, format!("check {name}: interval must be at least 10ms"));
+    }
+    if timeout.is_zero() || timeout >= interval {
+        match &c.timeout {
+            Some(t) => cx.err(t, format!("check {name}: timeout must be more than zero and less than interval ({interval:?})")),
+            None => here(cx, format!("check {name}: timeout must be less than interval")),
+        }
+    }
+    let mut count = |v: &Option<Spanned<u32>>, key: &str| match v {
+        Some(n) if *n.get_ref() == 0 || *n.get_ref() > 1000 => {
+            cx.err(n, format!("check {name}: {key} must be within 1..1000"));
+            1
+        }
+        Some(n) => *n.get_ref(),
+        None => 2,
+    };
+    let rise = count(&c.rise, "rise");
+    let fall = count(&c.fall, "fall");
+    Some(Check {
+        name: name.to_string(),
+        protocol: c.protocol,
+        port,
+        address: c.address,
+        path,
+        host: c.host.map(Spanned::into_inner),
+        expect_status,
+        expect_body: c.expect_body.map(Spanned::into_inner),
+        tls_verify: c.tls_verify.is_none_or(Spanned::into_inner),
+        ca_file: c.ca_file.map(|p| cx.path(p.get_ref())),
+        load_header: c.load_header.map(Spanned::into_inner),
+        interval,
+        timeout,
+        rise,
+        fall,
+    })
+}
+
+fn balance(
+    cx: &mut Ctx<'_>,
+    b: Spanned<raw::RawBalance>,
+    checks: &[Check],
+    datacenters: &[Datacenter],
+    have_geoip: bool,
+) -> Option<Balance> {
+    let b = b.into_inner();
+    let pos = cx.pos(&b.name);
+    let name = match Name::from_str(b.name.get_ref()) {
+        Ok(mut n) if !b.name.get_ref().is_empty() => {
+            n.set_fqdn(true);
+            n
+        }
+        _ => {
+            cx.err(
+                &b.name,
+                format!("{:?} is not a domain name", b.name.get_ref()),
+            );
+            return None;
+        }
+    };
+    let display = name.to_ascii().to_ascii_lowercase();
+    let policy = *b.policy.get_ref();
+    let ttl = match &b.ttl {
+        Some(t) if *t.get_ref() > MAX_TTL => {
+            cx.err(t, format!("ttl must be at most {MAX_TTL}"));
+            30
+        }
+        Some(t) => *t.get_ref(),
+        None => 30,
+    };
+    let answers = match &b.answers {
+        Some(a) if *a.get_ref() == 0 => {
+            cx.err(a, "answers must be at least 1");
+            1
+        }
+        Some(a) => *a.get_ref(),
+        None => 1,
+    };
+    let check_index = |cx: &mut Ctx<'_>, c: &Spanned<String>| {
+        let i = checks.iter().position(|k| k.name == *c.get_ref());
+        if i.is_none() {
+            let known: Vec<&str> = checks.iter().map(|k| k.name.as_str()).collect();
+            cx.err(
+                c,
+                format!("no check named {:?} (known: {})", c.get_ref(), list(&known)),
+            );
+        }
+        i
+    };
+    let default_check = b.check.as_ref().and_then(|c| check_index(cx, c));
+    let fallback = match (&b.fallback, b.when_all_down) {
+        (Some(f), WhenAllDown::Fallback) if f.get_ref().is_empty() => {
+            cx.err(f, "fallback needs at least one address");
+            Vec::new()
+        }
+        (Some(f), WhenAllDown::Fallback) => f.get_ref().clone(),
+        (Some(f), _) => {
+            cx.err(f, "fallback is only used with when_all_down = \"fallback\"");
+            Vec::new()
+        }
+        (None, WhenAllDown::Fallback) => {
+            cx.err(
+                &b.name,
+                "when_all_down = \"fallback\" needs fallback = [addresses]",
+            );
+            Vec::new()
+        }
+        (None, _) => Vec::new(),
+    };
+    if b.endpoints.get_ref().is_empty() {
+        cx.err(
+            &b.endpoints,
+            format!("{display}: endpoints needs at least one endpoint"),
+        );
+    }
+    let mut endpoints = Vec::new();
+    let mut seen = HashSet::new();
+    let dc_names: Vec<&str> = datacenters.iter().map(|d| d.name.as_str()).collect();
+    for e in b.endpoints.get_ref() {
+        let r = e.get_ref();
+        if !seen.insert(r.address) {
+            cx.err(
+                e,
+                format!("{display}: endpoint {} is listed twice", r.address),
+            );
+        }
+        let dc = datacenters
+            .iter()
+            .position(|d| d.name == *r.datacenter.get_ref());
+        if dc.is_none() {
+            cx.err(
+                &r.datacenter,
+                format!(
+                    "no datacenter named {:?} (known: {})",
+                    r.datacenter.get_ref(),
+                    list(&dc_names)
+                ),
+            );
+        }
+        let weight = match &r.weight {
+            Some(w) if *w.get_ref() == 0 => {
+                cx.err(w, "weight must be more than 0");
+                1
+            }
+            Some(w) => *w.get_ref(),
+            None => 1,
+        };
+        let check = match &r.check {
+            Some(c) => check_index(cx, c),
+            None => default_check,
+        };
+        if policy == PolicyKind::LeastLoaded
+            && check.is_none_or(|i| checks[i].load_header.is_none())
+        {
+            cx.err(
+                e,
+                format!(
+                    "{display}: least-loaded needs a check with load_header for endpoint {}",
+                    r.address
+                ),
+            );
+        }
+        if let Some(dc) = dc {
+            if policy == PolicyKind::Nearest && datacenters[dc].location.is_none() {
+                cx.err(
+                    e,
+                    format!(
+                        "{display}: nearest needs a location for datacenter {}",
+                        datacenters[dc].name
+                    ),
+                );
+            }
+            endpoints.push(Endpoint {
+                address: r.address,
+                datacenter: dc,
+                priority: r.priority.unwrap_or(1),
+                weight,
+                check,
+                check_address: r.check_address,
+            });
+        }
+    }
+    if policy == PolicyKind::Nearest && !have_geoip {
+        cx.err(
+            &b.policy,
+            "the nearest policy needs [geoip] database = \"….mmdb\"",
+        );
+    }
+    if policy == PolicyKind::Geo
+        && !endpoints
+            .iter()
+            .any(|e| !datacenters[e.datacenter].networks.is_empty())
+    {
+        cx.err(
+            &b.policy,
+            format!("{display}: geo needs networks on the endpoints' datacenters"),
+        );
+    }
+    Some(Balance {
+        key: crate::dns::name::key_of(&name),
+        name: display,
+        pos,
+        policy,
+        ttl,
+        answers,
+        when_all_down: b.when_all_down,
+        fallback,
+        endpoints,
+    })
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+    use std::path::Path;
+
+    fn load(text: &str) -> Result<Config, Vec<String>> {
+        Config::from_str(Path::new("gslb.toml"), text)
+            .map_err(|e| e.into_iter().map(|d| d.to_string()).collect())
+    }
+
+    const BASE: &str = "[zones]\ndirectory = \"zones\"\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = load(BASE).unwrap();
+        assert_eq!(c.server.listen, vec!["127.0.0.1:5353".parse().unwrap()]);
+        assert_eq!(c.server.udp_payload_max, 1232);
+        assert_eq!(c.admin.listen, "127.0.0.1:8053".parse().unwrap());
+        assert_eq!(c.zones_directory, Path::new("zones"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_positions() {
+        let e = load(&format!("{BASE}[server]\nlistn = []\n")).unwrap_err();
+        assert!(e[0].starts_with("gslb.toml:4:1:"), "{e:?}");
+        assert!(e[0].contains("unknown field `listn`"), "{e:?}");
+    }
+
+    #[test]
+    fn type_errors_name_the_line() {
+        let e = load(&format!("{BASE}[server]\nlisten = [\"nope\"]\n")).unwrap_err();
+        assert!(e[0].starts_with("gslb.toml:4:"), "{e:?}");
+    }
+
+    const FULL: &str = r#"[zones]
+directory = "zones"
+[checks.web]
+protocol = "http"
+port = 8080
+path = "/health"
+[datacenters.a]
+networks = ["198.51.100.0/24"]
+[datacenters.b]
+[[balance]]
+name = "app.example.com"
+policy = "failover"
+check = "web"
+endpoints = [
+  { address = "192.0.2.10", datacenter = "a", priority = 1, weight = 3 },
+  { address = "192.0.2.20", datacenter = "b", priority = 2 },
+]
+"#;
+
+    #[test]
+    fn balance_parses() {
+        let c = load(FULL).unwrap();
+        let b = &c.balances[0];
+        assert_eq!(b.name, "app.example.com.");
+        assert_eq!((b.ttl, b.answers), (30, 1));
+        assert_eq!(b.endpoints.len(), 2);
+        assert_eq!(b.endpoints[0].weight, 3);
+        assert_eq!(b.endpoints[0].check, Some(0));
+        assert_eq!(b.pos.line, 11);
+    }
+
+    #[test]
+    fn bad_references_and_values_are_all_reported() {
+        let bad = FULL
+            .replace("datacenter = \"b\"", "datacenter = \"c\"")
+            .replace("weight = 3", "weight = 0")
+            .replace("check = \"web\"", "check = \"webb\"");
+        let e = load(&bad).unwrap_err();
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("no datacenter named \"c\"") && m.starts_with("gslb.toml:16:")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains("weight must be more than 0")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains("no check named \"webb\"")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn fallback_only_with_when_all_down_fallback() {
+        let e = load(&FULL.replace(
+            "check = \"web\"",
+            "check = \"web\"\nfallback = [\"192.0.2.99\"]",
+        ))
+        .unwrap_err();
+        assert!(e[0].contains("only used with when_all_down"), "{e:?}");
+        let e = load(&FULL.replace(
+            "check = \"web\"",
+            "check = \"web\"\nwhen_all_down = \"fallback\"",
+        ))
+        .unwrap_err();
+        assert!(e[0].contains("needs fallback"), "{e:?}");
+        load(&FULL.replace(
+            "check = \"web\"",
+            "check = \"web\"\nwhen_all_down = \"fallback\"\nfallback = [\"192.0.2.99\"]",
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn duplicates_and_timeouts_are_rejected() {
+        let twice = format!("{FULL}{}", &FULL[FULL.find("[[balance]]").unwrap()..]);
+        let e = load(&twice).unwrap_err();
+        assert!(e[0].contains("defined twice"), "{e:?}");
+        let e = load(&FULL.replace(
+            "path = \"/health\"",
+            "path = \"/health\"\ninterval = \"1s\"\ntimeout = \"2s\"",
+        ))
+        .unwrap_err();
+        assert!(e[0].contains("less than interval"), "{e:?}");
+        let e = load(&FULL.replace("path = \"/health\"", "path = \"/health\"\ninterval = \"1\""))
+            .unwrap_err();
+        assert!(e[0].contains("no unit"), "{e:?}");
+    }
+
+    #[test]
+    fn policies_check_their_needs() {
+        let e = load(&FULL.replace("\"failover\"", "\"nearest\"")).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("[geoip]")), "{e:?}");
+        let e = load(&FULL.replace("\"failover\"", "\"least-loaded\"")).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("load_header")), "{e:?}");
+        let e = load(&FULL.replace("\"failover\"", "\"fastest\"")).unwrap_err();
+        assert!(e[0].contains("unknown variant"), "{e:?}");
+    }
+}

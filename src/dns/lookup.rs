@@ -1,0 +1,224 @@
+//! The authoritative lookup of RFC 1034 §4.3.2 over one zone, written straight into a response.
+//!
+//! Owns: delegations (referrals with glue, AA=0), CNAME chains inside the zone, wildcards by the
+//! closest-encloser rule (RFC 4592), empty non-terminals (RFC 8020), negative answers with the
+//! SOA at min(TTL, MINIMUM) (RFC 2308), minimal ANY (RFC 8482), and handing balanced names to
+//! the balancer. Must not: block, allocate per query, or know how balanced answers are chosen.
+
+use super::name::{NameBuf, is_at_or_below};
+use super::wire::{ResponseWriter, Section, rcode, rtype};
+use super::zone::{Node, RRset, Zone};
+
+/// Longest CNAME chain followed inside a zone.
+const MAX_CHAIN: usize = 8;
+
+/// Writes the answer of a balanced name: `(balance id, qtype, owner, writer)` → records written.
+/// Zero records means the name has nothing of that type right now (NODATA).
+pub type Balancer<'a> = dyn FnMut(u32, u16, &[u8], &mut ResponseWriter<'_>) -> usize + 'a;
+
+/// Where a name lands inside a zone.
+enum Found<'z> {
+    /// The name exists (or a wildcard stands for it).
+    Node(&'z Node),
+    /// The name is at or below a delegation cut: refer to the child.
+    Cut(&'z [u8], &'z Node),
+    /// The name does not exist and no wildcard covers it.
+    NxDomain,
+}
+
+fn find<'z>(zone: &'z Zone, name: &'z [u8], qtype: u16) -> Found<'z> {
+    // Label start offsets of `name`, so the walk can go from the apex down.
+    let mut starts = [0u8; 128];
+    let mut n = 0;
+    let mut pos = 0usize;
+    while pos < name.len() && name[pos] != 0 && n < starts.len() {
+        starts[n] = pos as u8;
+        n += 1;
+        pos += 1 + name[pos] as usize;
+    }
+    let apex_len = zone.origin.len();
+    let mut closest: &[u8] = &zone.origin;
+    for &s in starts[..n].iter().rev() {
+        let candidate = &name[s as usize..];
+        if candidate.len() <= apex_len {
+            continue;
+        }
+        match zone.node(candidate) {
+            None => return wildcard(zone, closest),
+            Some(node) => {
+                // Data at a cut belongs to the child, but DS lives on the parent side.
+                if node.get(rtype::NS).is_some() && !(s == 0 && qtype == rtype::DS) {
+                    return Found::Cut(candidate, node);
+                }
+                closest = candidate;
+            }
+        }
+    }
+    match zone.node(name) {
+        Some(node) => Found::Node(node),
+        None => wildcard(zone, closest),
+    }
+}
+
+/// The delegation cut at or above `name` inside `zone`, if any.
+pub fn cut_above<'a>(zone: &'a Zone, name: &'a [u8]) -> Option<&'a [u8]> {
+    match find(zone, name, rtype::A) {
+        Found::Cut(cut, _) => Some(cut),
+        _ => None,
+    }
+}
+
+/// RFC 4592 §3.3.1: only the wildcard child of the closest encloser can match.
+fn wildcard<'z>(zone: &'z Zone, closest: &[u8]) -> Found<'z> {
+    let mut w = NameBuf::new();
+    if w.push_label(b"*").is_none() {
+        return Found::NxDomain;
+    }
+    let mut ok = true;
+    for s in super::name::suffixes(closest) {
+        let l = s[0] as usize;
+        if l == 0 {
+            ok = w.push_root().is_some();
+            break;
+        }
+        if w.push_label(&s[1..1 + l]).is_none() {
+            ok = false;
+            break;
+        }
+    }
+    match (ok, zone.node(w.as_bytes())) {
+        (true, Some(node)) => Found::Node(node),
+        _ => Found::NxDomain,
+    }
+}
+
+fn write_set(w: &mut ResponseWriter<'_>, section: Section, owner: &[u8], set: &RRset) -> bool {
+    write_set_ttl(w, section, owner, set, set.ttl, true)
+}
+
+fn write_set_ttl(
+    w: &mut ResponseWriter<'_>,
+    section: Section,
+    owner: &[u8],
+    set: &RRset,
+    ttl: u32,
+    required: bool,
+) -> bool {
+    set.rdatas()
+        .all(|r| w.record(section, owner, set.rtype, ttl, r, required))
+}
+
+fn negative(zone: &Zone, w: &mut ResponseWriter<'_>, rc: u16) {
+    w.set_rcode(rc);
+    if let Some(soa) = zone.soa() {
+        write_set_ttl(w, Section::Authority, &zone.origin, soa, zone.neg_ttl, true);
+    }
+}
+
+/// Address records of `target` for the additional section, when the zone holds them outside
+/// any delegation (or as glue below `cut`, when given).
+fn additional(zone: &Zone, w: &mut ResponseWriter<'_>, target: &[u8], cut: Option<&[u8]>) {
+    let required = cut.is_some_and(|c| is_at_or_below(target, c));
+    let node = if cut.is_some() {
+        zone.node(target)
+    } else {
+        match find(zone, target, rtype::A) {
+            Found::Node(n) if zone.node(target).is_some() => Some(n),
+            _ => None,
+        }
+    };
+    let Some(node) = node else { return };
+    for t in [rtype::A, rtype::AAAA] {
+        if let Some(set) = node.get(t) {
+            write_set_ttl(w, Section::Additional, target, set, set.ttl, required);
+        }
+    }
+}
+
+fn hash_name(n: &[u8]) -> u64 {
+    // FNV-1a: enough to notice a name seen before in a short chain.
+    n.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// Answers `qname`/`qtype` from `zone` into `w`, setting AA and RCODE.
+pub fn resolve(
+    zone: &Zone,
+    qname: &[u8],
+    qtype: u16,
+    w: &mut ResponseWriter<'_>,
+    balancer: &mut Balancer<'_>,
+) {
+    w.set_aa(true);
+    w.set_rcode(rcode::NOERROR);
+    let mut cur = NameBuf::from_wire(qname).unwrap_or_default();
+    let mut seen = [0u64; MAX_CHAIN];
+    for hop in 0..MAX_CHAIN {
+        seen[hop] = hash_name(cur.as_bytes());
+        let owner = cur.as_bytes();
+        let node = match find(zone, owner, qtype) {
+            Found::NxDomain => return negative(zone, w, rcode::NXDOMAIN),
+            Found::Cut(cut, node) => {
+                if hop == 0 {
+                    w.set_aa(false);
+                }
+                if let Some(ns) = node.get(rtype::NS) {
+                    write_set(w, Section::Authority, cut, ns);
+                    for t in ns.targets.iter() {
+                        additional(zone, w, t, Some(cut));
+                    }
+                }
+                return;
+            }
+            Found::Node(node) => node,
+        };
+        if qtype != rtype::CNAME
+            && let Some(cname) = node.get(rtype::CNAME)
+        {
+            if !write_set(w, Section::Answer, owner, cname) {
+                return;
+            }
+            let Some(target) = cname.rdatas().next().and_then(NameBuf::from_wire) else {
+                return;
+            };
+            let h = hash_name(target.as_bytes());
+            if !is_at_or_below(target.as_bytes(), &zone.origin) || seen[..=hop].contains(&h) {
+                return;
+            }
+            cur = target;
+            continue;
+        }
+        if let Some(id) = node.balance
+            && (qtype == rtype::A || qtype == rtype::AAAA || qtype == rtype::ANY)
+        {
+            let written = if qtype == rtype::ANY {
+                match balancer(id, rtype::A, owner, w) {
+                    0 => balancer(id, rtype::AAAA, owner, w),
+                    n => n,
+                }
+            } else {
+                balancer(id, qtype, owner, w)
+            };
+            if written == 0 {
+                negative(zone, w, rcode::NOERROR);
+            }
+            return;
+        }
+        let set = if qtype == rtype::ANY {
+            // RFC 8482 §4.2: answer with one RRset of those present.
+            node.rrsets.first()
+        } else {
+            node.get(qtype)
+        };
+        let Some(set) = set else {
+            return negative(zone, w, rcode::NOERROR);
+        };
+        if write_set(w, Section::Answer, owner, set) {
+            for t in set.targets.iter() {
+                additional(zone, w, t, None);
+            }
+        }
+        return;
+    }
+}

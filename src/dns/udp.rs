@@ -1,0 +1,84 @@
+//! UDP listeners: one OS thread per socket, each socket bound with SO_REUSEPORT so the kernel
+//! spreads packets over `threads` sockets per address.
+//!
+//! Owns: the receive/answer/send loop and its buffers. Must not: await, lock or allocate per
+//! packet; the only shared read is one snapshot load per packet.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio_util::sync::CancellationToken;
+
+use super::handler::{Transport, handle};
+use crate::metrics::Metrics;
+use crate::snapshot::Snapshot;
+
+/// How often a worker looks at the cancellation token while no packet arrives.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Binds one UDP socket with SO_REUSEPORT (so more can share the port).
+pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let domain = if addr.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.set_reuse_port(true)?;
+    // Large buffers ride out bursts while a worker is busy.
+    let _ = s.set_recv_buffer_size(4 << 20);
+    let _ = s.set_send_buffer_size(4 << 20);
+    s.bind(&addr.into())?;
+    let s: UdpSocket = s.into();
+    s.set_read_timeout(Some(POLL))?;
+    Ok(s)
+}
+
+/// Starts a worker thread answering on `sock` until `cancel` fires. A packet being answered when
+/// it fires is still answered.
+pub fn spawn(
+    sock: UdpSocket,
+    state: Arc<ArcSwap<Snapshot>>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) -> io::Result<JoinHandle<()>> {
+    let name = format!("gslb-udp-{}", sock.local_addr()?);
+    std::thread::Builder::new().name(name).spawn(move || {
+        let mut buf = vec![0u8; 65535];
+        let mut out = Vec::with_capacity(4096);
+        while !cancel.is_cancelled() {
+            let (n, peer) = match sock.recv_from(&mut buf) {
+                Ok(x) => x,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "udp receive failed");
+                    continue;
+                }
+            };
+            let snap = state.load();
+            if let Some(o) = handle(&snap, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
+                metrics.query(Transport::Udp, &o);
+                if let Err(e) = sock.send_to(&out, peer) {
+                    tracing::debug!(error = %e, %peer, "udp send failed");
+                }
+            }
+        }
+    })
+}

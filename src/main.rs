@@ -1,0 +1,130 @@
+//! The `gslb` binary: parse the command line, set up logging, run a command.
+
+mod cli;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use gslb::server::{Bound, Server};
+use gslb::snapshot::Served;
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command, LogFormat};
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => b.init(),
+        LogFormat::Json => b.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let command = cli.command.unwrap_or(Command::Serve {
+        config: "gslb.toml".into(),
+    });
+    match command {
+        Command::Check { config } => check(&config),
+        Command::Serve { config } => match serve(&config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn check(config: &Path) -> ExitCode {
+    match Served::load(config) {
+        Ok(s) => {
+            let names: usize = s.zones.iter().map(|z| z.len()).sum();
+            println!(
+                "{}: ok ({} zones, {} names, {} balanced names)",
+                config.display(),
+                s.zones.len(),
+                names,
+                s.balances.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors {
+                println!("{e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: &Path) -> anyhow::Result<()> {
+    let served = match Served::load(config) {
+        Ok(s) => Arc::new(s),
+        Err(errors) => {
+            for e in &errors {
+                tracing::error!("{e}");
+            }
+            anyhow::bail!(
+                "{} problem(s) in the configuration; not starting",
+                errors.len()
+            );
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("gslb-rt")
+        .build()?;
+    rt.block_on(async move {
+        let cfg = &served.config.server;
+        let bound = Bound::bind(&cfg.listen, cfg.threads)?;
+        let server = Server::start(bound, served.clone(), config)?;
+        let zones: Vec<String> = served
+            .zones
+            .iter()
+            .map(|z| {
+                format!(
+                    "{} (serial {})",
+                    gslb::dns::name::display(&z.origin),
+                    z.serial
+                )
+            })
+            .collect();
+        tracing::info!(zones = %zones.join(", "), balanced = served.balances.len(), "serving");
+        wait_for_signals(&server).await?;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })
+}
+
+async fn wait_for_signals(server: &Server) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => match server.reload().await {
+                Ok(()) => tracing::info!("configuration reloaded"),
+                Err(errors) => {
+                    for e in &errors {
+                        tracing::error!("{e}");
+                    }
+                    tracing::error!("reload rejected; still serving the previous configuration");
+                }
+            },
+        }
+    }
+}

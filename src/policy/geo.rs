@@ -1,0 +1,25 @@
+//! `geo`: the endpoints of the data center whose `networks` hold the client (longest prefix
+//! wins); when none matches, or the matching one has nothing up, the lowest priority group.
+
+use super::{Chosen, Input, MAX_ENDPOINTS, Reason, by_priority, rotate};
+
+/// Picks by client network; the scope is the matched network's prefix length.
+pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
+    if let Some((dc, prefix)) = inp.b.subnets.lookup(inp.client.addr) {
+        let mut group = [0u16; MAX_ENDPOINTS];
+        let mut n = 0;
+        for &i in cands {
+            if inp.b.cfg.endpoints[i as usize].datacenter == *dc {
+                group[n] = i;
+                n += 1;
+            }
+        }
+        if n > 0 {
+            rotate(inp, &group[..n], out);
+            return (prefix, Reason::GeoMatch(*dc));
+        }
+    }
+    let p = by_priority(inp, cands, out);
+    // The answer holds for the whole client network as the resolver sent it.
+    (inp.client.prefix, Reason::ByPriority(p))
+}

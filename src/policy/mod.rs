@@ -1,0 +1,449 @@
+//! Choosing the addresses of a balanced name: the rules every policy shares, then the policy.
+//!
+//! Owns: the shared select step (address family, health and drain, `when_all_down`, the
+//! `answers` cap, ECS scope bookkeeping) and dispatch to the policy, a pure function of
+//! (balanced name, client, health, counter, random draw). Must not: do I/O, lock, allocate, or
+//! read anything but its arguments; health comes in, it is never measured here.
+
+mod geo;
+pub mod geoip;
+mod hashed;
+mod least_loaded;
+mod nearest;
+mod rotation;
+pub mod subnet;
+pub mod trace;
+mod weighted;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::config::{Balance, Config, Location, PolicyKind, WhenAllDown};
+use crate::dns::wire::ClientSubnet;
+use geoip::GeoIp;
+use subnet::SubnetMap;
+
+/// Most addresses one answer carries (the config's `answers` is capped to this).
+pub const MAX_ANSWERS: usize = 64;
+/// Most endpoints one balanced name may list.
+pub const MAX_ENDPOINTS: usize = 1024;
+/// ECS source prefixes longer than these are cut before use (RFC 7871 §11.1, privacy).
+const ECS_MAX_V4: u8 = 24;
+const ECS_MAX_V6: u8 = 56;
+
+/// The client a decision is for: the ECS network when the resolver sent one, else the
+/// resolver's own address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// Network address (bits past `prefix` zero).
+    pub addr: IpAddr,
+    /// Prefix length that identifies the client network.
+    pub prefix: u8,
+    /// Whether it came from an ECS option.
+    pub from_ecs: bool,
+}
+
+fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix.min(32))
+            };
+            IpAddr::from((u32::from(a) & m).to_be_bytes())
+        }
+        IpAddr::V6(a) => {
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix.min(128))
+            };
+            IpAddr::from((u128::from(a) & m).to_be_bytes())
+        }
+    }
+}
+
+impl Client {
+    /// The client of a query from `peer`, with the query's ECS option if any. A source prefix of
+    /// 0 carries no client information (RFC 7871 §7.1.2): the resolver's address is used.
+    pub fn new(peer: IpAddr, ecs: Option<ClientSubnet>) -> Client {
+        let peer = match peer {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+            v4 => v4,
+        };
+        match ecs {
+            Some(c) if c.source_prefix > 0 => {
+                let cap = if c.addr.is_ipv4() {
+                    ECS_MAX_V4
+                } else {
+                    ECS_MAX_V6
+                };
+                let prefix = c.source_prefix.min(cap);
+                Client {
+                    addr: mask(c.addr, prefix),
+                    prefix,
+                    from_ecs: true,
+                }
+            }
+            _ => Client {
+                addr: peer,
+                prefix: if peer.is_ipv4() { 32 } else { 128 },
+                from_ecs: false,
+            },
+        }
+    }
+}
+
+/// What the health tracker says of one endpoint of one balanced name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Passing its checks (or never checked).
+    Up,
+    /// Failing its checks.
+    Down,
+    /// Taken out by an operator.
+    Drained,
+}
+
+impl State {
+    /// Lower-case name as the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Up => "up",
+            State::Down => "down",
+            State::Drained => "drained",
+        }
+    }
+}
+
+/// Health of one endpoint as the answer path reads it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpHealth {
+    /// Its state.
+    pub state: State,
+    /// The load it last reported (least-loaded).
+    pub load: Option<f64>,
+}
+
+impl EpHealth {
+    /// Up, no load known.
+    pub const UP: EpHealth = EpHealth {
+        state: State::Up,
+        load: None,
+    };
+}
+
+/// A balanced name ready to answer: its config plus the tables its policy needs.
+#[derive(Debug)]
+pub struct BalancedName {
+    /// The configuration.
+    pub cfg: Balance,
+    /// Data center name of each endpoint.
+    pub dc_names: Vec<String>,
+    /// Location of each endpoint's data center.
+    pub locations: Vec<Option<Location>>,
+    /// Client networks → data center index (geo).
+    pub subnets: SubnetMap<usize>,
+    /// The GeoIP database (nearest).
+    pub geoip: Option<Arc<GeoIp>>,
+    /// Rotation counter; the only mutable part, advanced once per answer.
+    counter: AtomicU64,
+}
+
+impl BalancedName {
+    /// Builds the tables of `cfg`, a balance of `config`.
+    pub fn new(config: &Config, cfg: &Balance, geoip: Option<Arc<GeoIp>>) -> Self {
+        let mut subnets = SubnetMap::default();
+        let mut dcs_used: Vec<usize> = cfg.endpoints.iter().map(|e| e.datacenter).collect();
+        dcs_used.sort_unstable();
+        dcs_used.dedup();
+        for &d in &dcs_used {
+            for n in &config.datacenters[d].networks {
+                subnets.insert(*n, d);
+            }
+        }
+        BalancedName {
+            dc_names: cfg
+                .endpoints
+                .iter()
+                .map(|e| config.datacenters[e.datacenter].name.clone())
+                .collect(),
+            locations: cfg
+                .endpoints
+                .iter()
+                .map(|e| config.datacenters[e.datacenter].location)
+                .collect(),
+            subnets,
+            geoip,
+            counter: AtomicU64::new(0),
+            cfg: cfg.clone(),
+        }
+    }
+
+    /// The next rotation value.
+    pub fn tick(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Why the answer is what it is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reason {
+    /// No endpoint of the queried address family.
+    NoFamily,
+    /// Every endpoint down, `when_all_down = "none"`.
+    AllDownNone,
+    /// Every endpoint down, `when_all_down = "fallback"`.
+    AllDownFallback,
+    /// Every endpoint drained: nothing to fail open to.
+    AllDrained,
+    /// Round robin / all: in rotation.
+    Rotation,
+    /// Weighted random pick.
+    Weighted,
+    /// Failover: the lowest priority group with an endpoint up.
+    Priority(u32),
+    /// Hashed on the client network.
+    Hashed,
+    /// Geo: the client's network matched this data center.
+    GeoMatch(usize),
+    /// Geo or nearest: no data center for the client (or its one is down): by priority.
+    ByPriority(u32),
+    /// Nearest: the data center closest to the client's location, at this distance (km).
+    Nearest(usize, f64),
+    /// Least loaded.
+    LeastLoaded,
+}
+
+/// The chosen endpoints (indices into the balance's endpoints), in answer order.
+#[derive(Clone, Copy, Debug)]
+pub struct Chosen {
+    idx: [u16; MAX_ANSWERS],
+    len: usize,
+}
+
+impl Default for Chosen {
+    fn default() -> Self {
+        Chosen {
+            idx: [0; MAX_ANSWERS],
+            len: 0,
+        }
+    }
+}
+
+impl Chosen {
+    /// Adds an endpoint; ignored past the capacity.
+    pub fn push(&mut self, i: u16) {
+        if self.len < MAX_ANSWERS {
+            self.idx[self.len] = i;
+            self.len += 1;
+        }
+    }
+
+    /// The chosen indices.
+    pub fn as_slice(&self) -> &[u16] {
+        &self.idx[..self.len]
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The outcome of one selection.
+#[derive(Clone, Copy, Debug)]
+pub struct Decision {
+    /// Endpoints answered.
+    pub chosen: Chosen,
+    /// Whether the balance's `fallback` addresses are answered instead.
+    pub fallback: bool,
+    /// Whether every endpoint was down and the answer fails open.
+    pub failing_open: bool,
+    /// ECS scope prefix length the decision depended on (0: not on the client).
+    pub scope: u8,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// What a policy sees: the balanced name, the client and the candidates (up, right family).
+pub struct Input<'a> {
+    /// The balanced name.
+    pub b: &'a BalancedName,
+    /// The client.
+    pub client: &'a Client,
+    /// Health of every endpoint of `b`.
+    pub health: &'a [EpHealth],
+    /// Rotation counter value for this answer.
+    pub counter: u64,
+    /// A uniformly random draw for this answer.
+    pub random: u64,
+    /// How many addresses to answer.
+    pub answers: usize,
+}
+
+/// Runs the policy of `inp.b` over `cands`; returns the scope and reason.
+fn run_policy(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
+    match inp.b.cfg.policy {
+        PolicyKind::RoundRobin => rotation::round_robin(inp, cands, out),
+        PolicyKind::All => rotation::all(inp, cands, out),
+        PolicyKind::Failover => rotation::failover(inp, cands, out),
+        PolicyKind::Weighted => weighted::select(inp, cands, out),
+        PolicyKind::Hashed => hashed::select(inp, cands, out),
+        PolicyKind::Geo => geo::select(inp, cands, out),
+        PolicyKind::Nearest => nearest::select(inp, cands, out),
+        PolicyKind::LeastLoaded => least_loaded::select(inp, cands, out),
+    }
+}
+
+/// The shared select step: family, health, drain, `when_all_down`, then the policy.
+pub fn decide(
+    b: &BalancedName,
+    v4: bool,
+    client: &Client,
+    health: &[EpHealth],
+    counter: u64,
+    random: u64,
+) -> Decision {
+    let mut cands = [0u16; MAX_ENDPOINTS];
+    let mut n = 0;
+    let mut n_family = 0;
+    for (i, e) in b.cfg.endpoints.iter().enumerate().take(MAX_ENDPOINTS) {
+        if e.address.is_ipv4() != v4 {
+            continue;
+        }
+        n_family += 1;
+        match health.get(i).map_or(State::Up, |h| h.state) {
+            State::Up => {
+                cands[n] = i as u16;
+                n += 1;
+            }
+            State::Drained | State::Down => {}
+        }
+    }
+    let mut d = Decision {
+        chosen: Chosen::default(),
+        fallback: false,
+        failing_open: false,
+        scope: 0,
+        reason: Reason::NoFamily,
+    };
+    if n_family == 0 {
+        return d;
+    }
+    if n == 0 {
+        match b.cfg.when_all_down {
+            WhenAllDown::None => {
+                d.reason = Reason::AllDownNone;
+                return d;
+            }
+            WhenAllDown::Fallback => {
+                d.reason = Reason::AllDownFallback;
+                d.fallback = true;
+                return d;
+            }
+            WhenAllDown::All => {
+                // Fail open: every endpoint that is not drained counts as up.
+                for (i, e) in b.cfg.endpoints.iter().enumerate().take(MAX_ENDPOINTS) {
+                    if e.address.is_ipv4() == v4
+                        && health.get(i).map_or(State::Up, |h| h.state) != State::Drained
+                    {
+                        cands[n] = i as u16;
+                        n += 1;
+                    }
+                }
+                if n == 0 {
+                    d.reason = Reason::AllDrained;
+                    return d;
+                }
+                d.failing_open = true;
+            }
+        }
+    }
+    let inp = Input {
+        b,
+        client,
+        health,
+        counter,
+        random,
+        answers: b.cfg.answers.min(MAX_ANSWERS),
+    };
+    let (scope, reason) = run_policy(&inp, &cands[..n], &mut d.chosen);
+    d.scope = if client.from_ecs { scope } else { 0 };
+    d.reason = reason;
+    d
+}
+
+/// Lowest priority among `cands`.
+fn lowest_priority(b: &BalancedName, cands: &[u16]) -> u32 {
+    cands
+        .iter()
+        .map(|&i| b.cfg.endpoints[i as usize].priority)
+        .min()
+        .unwrap_or(0)
+}
+
+/// Rotates through `group` starting at the counter, taking up to `answers`.
+fn rotate(inp: &Input<'_>, group: &[u16], out: &mut Chosen) {
+    if group.is_empty() {
+        return;
+    }
+    let start = (inp.counter % group.len() as u64) as usize;
+    for k in 0..group.len().min(inp.answers) {
+        out.push(group[(start + k) % group.len()]);
+    }
+}
+
+/// The fallback for client-dependent policies: the lowest priority group, rotating.
+fn by_priority(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> u32 {
+    let p = lowest_priority(inp.b, cands);
+    let mut group = [0u16; MAX_ENDPOINTS];
+    let mut n = 0;
+    for &i in cands {
+        if inp.b.cfg.endpoints[i as usize].priority == p {
+            group[n] = i;
+            n += 1;
+        }
+    }
+    rotate(inp, &group[..n], out);
+    p
+}
+
+/// A fast, well-mixed 64-bit hash (splitmix64 finaliser over FNV-1a), stable across runs so
+/// hashed answers survive restarts.
+pub fn stable_hash(parts: &[&[u8]]) -> u64 {
+    let mut h = 0xcbf29ce484222325u64;
+    for p in parts {
+        for &b in *p {
+            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+        }
+        h = (h ^ 0xff).wrapping_mul(0x100000001b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58476d1ce4e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d049bb133111eb);
+    h ^ (h >> 31)
+}
+
+/// Bytes of an address, for hashing.
+pub fn addr_bytes(a: &IpAddr) -> ([u8; 16], usize) {
+    let mut b = [0u8; 16];
+    match a {
+        IpAddr::V4(v) => {
+            b[..4].copy_from_slice(&v.octets());
+            (b, 4)
+        }
+        IpAddr::V6(v) => (v.octets(), 16),
+    }
+}
+
+#[cfg(test)]
+mod tests;

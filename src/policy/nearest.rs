@@ -1,0 +1,68 @@
+//! `nearest`: the data center closest (great-circle distance) to where the GeoIP database
+//! places the client; without a location for the client, the lowest priority group.
+
+use super::{Chosen, Input, MAX_ENDPOINTS, Reason, by_priority, rotate};
+use crate::config::Location;
+
+/// Mean Earth radius in km.
+const EARTH_KM: f64 = 6371.0;
+
+/// Great-circle distance in km (haversine).
+pub fn distance_km(a: Location, b: Location) -> f64 {
+    let (la1, la2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlat = la2 - la1;
+    let dlon = (b.lon - a.lon).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_KM * h.sqrt().min(1.0).asin()
+}
+
+/// Picks the nearest data center's endpoints; scope is the GeoIP network's prefix length.
+pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
+    let located = inp.b.geoip.as_ref().and_then(|g| g.locate(inp.client.addr));
+    if let Some((here, prefix)) = located {
+        let mut best: Option<(f64, usize)> = None;
+        for &i in cands {
+            if let Some(loc) = inp.b.locations[i as usize] {
+                let d = distance_km(here, loc);
+                let dc = inp.b.cfg.endpoints[i as usize].datacenter;
+                if best.is_none_or(|(bd, _)| d < bd) {
+                    best = Some((d, dc));
+                }
+            }
+        }
+        if let Some((d, dc)) = best {
+            let mut group = [0u16; MAX_ENDPOINTS];
+            let mut n = 0;
+            for &i in cands {
+                if inp.b.cfg.endpoints[i as usize].datacenter == dc {
+                    group[n] = i;
+                    n += 1;
+                }
+            }
+            rotate(inp, &group[..n], out);
+            return (prefix, Reason::Nearest(dc, d));
+        }
+    }
+    let p = by_priority(inp, cands, out);
+    (inp.client.prefix, Reason::ByPriority(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_are_great_circle() {
+        let dublin = Location {
+            lat: 53.3,
+            lon: -6.3,
+        };
+        let virginia = Location {
+            lat: 39.0,
+            lon: -77.5,
+        };
+        let d = distance_km(dublin, virginia);
+        assert!((5400.0..5600.0).contains(&d), "{d}");
+        assert_eq!(distance_km(dublin, dublin), 0.0);
+    }
+}
