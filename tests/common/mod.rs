@@ -1,0 +1,247 @@
+//! Test support: a gslb server on 127.0.0.1 port 0 built from config and zone text, and a DNS
+//! client over real UDP and TCP sockets that builds queries and parses answers with hickory-proto
+//! (an independent reading of what we put on the wire).
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gslb::server::{Bound, Server};
+use gslb::snapshot::Served;
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use tempfile::TempDir;
+
+/// The example zone most DNS tests use.
+pub const ZONE: &str = r#"$ORIGIN example.com.
+$TTL 3600
+@       IN SOA ns1 hostmaster ( 2026112301 3600 600 604800 300 )
+@       IN NS  ns1
+@       IN NS  ns2
+ns1     IN A   192.0.2.1
+ns2     IN A   192.0.2.2
+@       IN MX  10 mail
+mail    IN A   192.0.2.25
+www     IN A   192.0.2.80
+www     IN AAAA 2001:db8::80
+alias   IN CNAME www
+chain1  IN CNAME chain2
+chain2  IN CNAME www
+loop1   IN CNAME loop2
+loop2   IN CNAME loop1
+dangling IN CNAME nothere
+outside IN CNAME www.example.net.
+*.wild  IN A   192.0.2.90
+*.wild  IN TXT "wild"
+a.b.ent IN TXT "deep"
+sub     IN NS  ns.sub
+sub     IN NS  ns.elsewhere.net.
+ns.sub  IN A   192.0.2.53
+big     IN TXT "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+big     IN TXT "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+big     IN TXT "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+"#;
+
+/// A running server and the files it was built from.
+pub struct TestServer {
+    /// UDP address.
+    pub udp: SocketAddr,
+    /// TCP address.
+    pub tcp: SocketAddr,
+    /// The server (None once shut down).
+    pub server: Option<Server>,
+    /// Directory holding gslb.toml and zones/.
+    pub dir: TempDir,
+}
+
+impl TestServer {
+    /// Path of the config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("gslb.toml")
+    }
+
+    /// The running server.
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("server running")
+    }
+
+    /// Stops the server.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+    }
+}
+
+/// Writes `extra` config (everything but [server] and [zones]) and the zone files into a temp
+/// dir, with `server` lines added to [server], and starts a server on 127.0.0.1:0.
+pub async fn start_with(server_extra: &str, extra: &str, zones: &[(&str, &str)]) -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("zones")).unwrap();
+    for (name, text) in zones {
+        std::fs::write(dir.path().join("zones").join(name), text).unwrap();
+    }
+    let config = format!(
+        "[server]\nlisten = [\"127.0.0.1:0\"]\nthreads = 1\n{server_extra}\n[zones]\ndirectory = \"zones\"\n{extra}\n"
+    );
+    let path = dir.path().join("gslb.toml");
+    std::fs::write(&path, config).unwrap();
+    let served = Served::load(&path)
+        .unwrap_or_else(|e| panic!("test config rejected: {}", gslb::diag::Diagnostics(e)));
+    let cfg = served.config.server.clone();
+    let bound = Bound::bind(&cfg.listen, cfg.threads).expect("bind");
+    let server = Server::start(bound, Arc::new(served), &path).expect("start");
+    TestServer {
+        udp: server.udp_addrs[0],
+        tcp: server.tcp_addrs[0],
+        server: Some(server),
+        dir,
+    }
+}
+
+/// A server for the example zone only.
+pub async fn start() -> TestServer {
+    start_with("", "", &[("example.com.zone", ZONE)]).await
+}
+
+/// A query message for `name`/`qtype`, RD clear, with EDNS (payload 1232) when `edns`.
+pub fn query(name: &str, qtype: RecordType, edns: bool) -> Message {
+    let mut m = Message::new(rand_id(), MessageType::Query, OpCode::Query);
+    m.add_query(Query::query(Name::from_str(name).unwrap(), qtype));
+    if edns {
+        let mut e = Edns::new();
+        e.set_max_payload(1232);
+        m.set_edns(e);
+    }
+    m
+}
+
+/// Adds an ECS option to a query.
+pub fn with_ecs(mut m: Message, net: &str) -> Message {
+    let e = m.edns.get_or_insert_with(|| {
+        let mut e = Edns::new();
+        e.set_max_payload(1232);
+        e
+    });
+    let subnet = ClientSubnet::from_str(net).expect("subnet");
+    e.options_mut().insert(EdnsOption::Subnet(subnet));
+    m
+}
+
+fn rand_id() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static N: AtomicU16 = AtomicU16::new(1);
+    N.fetch_add(7919, Ordering::Relaxed)
+}
+
+/// Sends raw bytes over UDP; returns the raw reply, or None after 2 s of silence.
+pub fn udp_raw(addr: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.send_to(packet, addr).unwrap();
+    let mut buf = vec![0u8; 65535];
+    match s.recv_from(&mut buf) {
+        Ok((n, _)) => Some(buf[..n].to_vec()),
+        Err(_) => None,
+    }
+}
+
+/// Sends a message over UDP and parses the reply.
+pub fn udp(addr: SocketAddr, m: &Message) -> Message {
+    let bytes = m.to_vec().unwrap();
+    let reply = udp_raw(addr, &bytes).expect("udp reply");
+    let r = Message::from_vec(&reply).expect("reply parses");
+    assert_eq!(r.metadata.id, m.metadata.id, "reply ID matches");
+    r
+}
+
+/// Sends raw messages over one TCP connection (pipelined: all written before any is read) and
+/// returns the raw replies.
+pub fn tcp_raw(addr: SocketAddr, packets: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut out = Vec::new();
+    for p in packets {
+        out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+        out.extend_from_slice(p);
+    }
+    s.write_all(&out).unwrap();
+    let mut replies = Vec::new();
+    for _ in packets {
+        let mut len = [0u8; 2];
+        s.read_exact(&mut len).unwrap();
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        s.read_exact(&mut buf).unwrap();
+        replies.push(buf);
+    }
+    replies
+}
+
+/// Sends a message over TCP and parses the reply.
+pub fn tcp(addr: SocketAddr, m: &Message) -> Message {
+    let reply = tcp_raw(addr, &[m.to_vec().unwrap()]).remove(0);
+    Message::from_vec(&reply).expect("reply parses")
+}
+
+/// Sends over both transports (UDP to `s.udp`, TCP to `s.tcp`) and returns both replies.
+pub fn both(s: &TestServer, m: &Message) -> [Message; 2] {
+    [udp(s.udp, m), tcp(s.tcp, m)]
+}
+
+/// The RDATA of the answer records of a type, as text.
+pub fn answers(m: &Message, t: RecordType) -> Vec<String> {
+    m.answers
+        .iter()
+        .filter(|r| r.record_type() == t)
+        .map(|r| r.data.to_string())
+        .collect()
+}
+
+/// The addresses in the answer section, sorted.
+pub fn addrs(m: &Message) -> Vec<String> {
+    let mut v: Vec<String> = m
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.to_string()),
+            RData::AAAA(a) => Some(a.to_string()),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The ECS option of a response: (source prefix, scope prefix, address text).
+pub fn ecs_of(m: &Message) -> Option<(u8, u8, String)> {
+    let e = m.edns.as_ref()?;
+    match e.option(hickory_proto::rr::rdata::opt::EdnsCode::Subnet)? {
+        EdnsOption::Subnet(c) => Some((c.source_prefix(), c.scope_prefix(), c.addr().to_string())),
+        _ => None,
+    }
+}
+
+/// Records of a section, for assertions on owner, type, TTL.
+pub fn section(records: &[Record]) -> Vec<(String, RecordType, u32, DNSClass)> {
+    records
+        .iter()
+        .map(|r| (r.name.to_ascii(), r.record_type(), r.ttl, r.dns_class))
+        .collect()
+}
+
+/// Waits until `f` is true, polling every 10 ms, failing after `secs` seconds.
+pub async fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
