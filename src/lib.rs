@@ -7,6 +7,7 @@
 pub mod config;
 pub mod diag;
 pub mod dns;
+pub mod health;
 pub mod metrics;
 pub mod policy;
 pub mod server;

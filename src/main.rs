@@ -86,7 +86,7 @@ fn serve(config: &Path) -> anyhow::Result<()> {
     rt.block_on(async move {
         let cfg = &served.config.server;
         let bound = Bound::bind(&cfg.listen, cfg.threads)?;
-        let server = Server::start(bound, served.clone(), config)?;
+        let server = Server::start(bound, served.clone(), config).await?;
         let zones: Vec<String> = served
             .zones
             .iter()

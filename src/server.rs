@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use crate::diag::Diagnostic;
 use crate::dns::tcp::{self, TcpLimits};
 use crate::dns::udp;
+use crate::health::{self, HealthHandle};
 use crate::metrics::Metrics;
 use crate::snapshot::{Served, Snapshot};
 
@@ -100,6 +101,8 @@ pub struct Server {
     pub metrics: Arc<Metrics>,
     /// The configuration file, for reloads.
     pub config_path: PathBuf,
+    /// Drains and reloads of endpoint health.
+    pub health: HealthHandle,
     /// UDP addresses served.
     pub udp_addrs: Vec<SocketAddr>,
     /// TCP addresses served.
@@ -110,16 +113,23 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts serving `served` on `bound`. Must be called inside a tokio runtime.
-    pub fn start(bound: Bound, served: Arc<Served>, config_path: &Path) -> io::Result<Server> {
+    /// Starts serving `served` on `bound`: first one round of health checks (so the first answer
+    /// already reflects health), then the listeners. Must be called inside a tokio runtime.
+    pub async fn start(
+        bound: Bound,
+        served: Arc<Served>,
+        config_path: &Path,
+    ) -> io::Result<Server> {
         let limits = TcpLimits {
             idle_timeout: served.config.server.tcp_idle_timeout,
             max_connections: served.config.server.tcp_connections_max,
         };
-        let state = Arc::new(ArcSwap::from_pointee(Snapshot::new(served)));
         let metrics = Arc::new(Metrics::default());
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let (state, health) = health::start(served, cancel.clone(), &tracker)
+            .await
+            .map_err(io::Error::other)?;
         let udp_addrs = bound.udp_addrs();
         let tcp_addrs = bound.tcp_addrs();
         let mut threads = Vec::new();
@@ -152,6 +162,7 @@ impl Server {
             state,
             metrics,
             config_path: config_path.to_path_buf(),
+            health,
             udp_addrs,
             tcp_addrs,
             cancel,
@@ -175,8 +186,8 @@ impl Server {
                     format!("reload task failed: {e}"),
                 )]
             })??;
-        let served = Arc::new(served);
-        self.state.store(Arc::new(Snapshot::new(served)));
+        let current = self.state.load_full();
+        self.health.reload(Arc::new(served), &current).await;
         Ok(())
     }
 

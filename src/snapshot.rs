@@ -6,9 +6,10 @@
 //! can see, except the rotation counters.
 
 use std::cell::Cell;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::config::Config;
 use crate::diag::Diagnostic;
@@ -16,8 +17,9 @@ use crate::dns::name::display;
 use crate::dns::wire::{ResponseWriter, Section, rtype};
 use crate::dns::zone::ZoneSet;
 use crate::dns::zonefile;
+use crate::health::tracker::ProbeResult;
 use crate::policy::geoip::GeoIp;
-use crate::policy::{BalancedName, Client, EpHealth, decide};
+use crate::policy::{BalancedName, Client, EpHealth, State, decide};
 
 /// Everything the configuration and zone files define, built once per (re)load.
 #[derive(Debug)]
@@ -35,14 +37,53 @@ pub struct Served {
 pub struct Health {
     /// Increases with every publication.
     pub generation: u64,
-    /// Per balanced name (same index as `Served::balances`), per endpoint.
+    /// Per balanced name (same index as `Served::balances`), per endpoint: what policies read.
     pub balances: Vec<Vec<EpHealth>>,
+    /// The same shape, with what people read: since when, the last check result.
+    pub status: Vec<Vec<EndpointStatus>>,
+    /// Recent state changes, oldest first (bounded).
+    pub transitions: Arc<Vec<Transition>>,
+}
+
+/// What the status page and explain show of one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointStatus {
+    /// Current state.
+    pub state: State,
+    /// Since when.
+    pub since: SystemTime,
+    /// The check probing it, if any.
+    pub check: Option<String>,
+    /// The address and port probed.
+    pub probe: Option<SocketAddr>,
+    /// The last probe result.
+    pub last: Option<ProbeResult>,
+    /// When that result came.
+    pub last_at: Option<SystemTime>,
+}
+
+/// One change of an endpoint's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// When.
+    pub at: SystemTime,
+    /// Endpoint address.
+    pub endpoint: IpAddr,
+    /// Its data center.
+    pub datacenter: String,
+    /// State before.
+    pub from: State,
+    /// State after.
+    pub to: State,
+    /// Why (the last check result, or "drained by operator").
+    pub reason: String,
 }
 
 impl Health {
-    /// Every endpoint of `served` up: the state before any check has run, and of names whose
-    /// endpoints have no check.
+    /// Every endpoint of `served` up: the state of names whose endpoints have no check, and the
+    /// starting point before any check has run.
     pub fn all_up(served: &Served) -> Health {
+        let now = SystemTime::now();
         Health {
             generation: 0,
             balances: served
@@ -50,6 +91,24 @@ impl Health {
                 .iter()
                 .map(|b| vec![EpHealth::UP; b.cfg.endpoints.len()])
                 .collect(),
+            status: served
+                .balances
+                .iter()
+                .map(|b| {
+                    vec![
+                        EndpointStatus {
+                            state: State::Up,
+                            since: now,
+                            check: None,
+                            probe: None,
+                            last: None,
+                            last_at: None,
+                        };
+                        b.cfg.endpoints.len()
+                    ]
+                })
+                .collect(),
+            transitions: Arc::default(),
         }
     }
 }
@@ -68,6 +127,13 @@ impl Snapshot {
     pub fn new(served: Arc<Served>) -> Snapshot {
         let health = Arc::new(Health::all_up(&served));
         Snapshot { served, health }
+    }
+
+    /// The index of a balanced name (fully qualified, any case).
+    pub fn balance_index(&self, name: &str) -> Option<usize> {
+        let mut n = name.trim_end_matches('.').to_ascii_lowercase();
+        n.push('.');
+        self.served.balances.iter().position(|b| b.cfg.name == n)
     }
 
     /// Largest UDP response.

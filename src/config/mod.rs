@@ -74,7 +74,7 @@ pub struct Admin {
 }
 
 /// A health check.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Check {
     /// Its name in `[checks.NAME]`.
     pub name: String,

@@ -3,6 +3,8 @@
 //! (an independent reading of what we put on the wire).
 #![allow(dead_code)]
 
+pub mod backend;
+
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -94,7 +96,9 @@ pub async fn start_with(server_extra: &str, extra: &str, zones: &[(&str, &str)])
         .unwrap_or_else(|e| panic!("test config rejected: {}", gslb::diag::Diagnostics(e)));
     let cfg = served.config.server.clone();
     let bound = Bound::bind(&cfg.listen, cfg.threads).expect("bind");
-    let server = Server::start(bound, Arc::new(served), &path).expect("start");
+    let server = Server::start(bound, Arc::new(served), &path)
+        .await
+        .expect("start");
     TestServer {
         udp: server.udp_addrs[0],
         tcp: server.tcp_addrs[0],

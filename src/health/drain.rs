@@ -1,0 +1,95 @@
+//! The drained set: endpoints and data centers an operator took out of every answer, kept in
+//! `<state_directory>/drained.json` so a restart does not silently put them back.
+//!
+//! Owns: the set and its file (written to a temporary file, synced, then renamed over the old
+//! one, so a crash leaves the old or the new file, never half of one). Must not: decide health.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// File name inside the state directory.
+pub const FILE: &str = "drained.json";
+
+/// Endpoints (by address) and data centers (by name) that are drained.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Drains {
+    /// Drained endpoint addresses: out of every balanced name that lists them.
+    #[serde(default)]
+    pub endpoints: BTreeSet<IpAddr>,
+    /// Drained data centers: every endpoint in them is out.
+    #[serde(default)]
+    pub datacenters: BTreeSet<String>,
+}
+
+impl Drains {
+    /// Reads the drained set from `dir`, or an empty set when there is no file yet.
+    pub fn load(dir: &Path) -> Result<Drains, String> {
+        let path = dir.join(FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Drains::default()),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    /// Writes the set atomically into `dir` (created if missing).
+    pub fn store(&self, dir: &Path) -> Result<(), String> {
+        use std::io::Write;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let path = dir.join(FILE);
+        let tmp: PathBuf = dir.join(format!(".{FILE}.tmp"));
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        };
+        write().map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// Whether an endpoint with this address in this data center is drained.
+    pub fn is_drained(&self, addr: &IpAddr, datacenter: &str) -> bool {
+        self.endpoints.contains(addr) || self.datacenters.contains(datacenter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(Drains::load(d.path()).unwrap(), Drains::default());
+        let mut s = Drains::default();
+        s.endpoints.insert("192.0.2.1".parse().unwrap());
+        s.datacenters.insert("eu-west".into());
+        s.store(d.path()).unwrap();
+        let back = Drains::load(d.path()).unwrap();
+        assert_eq!(back, s);
+        assert!(back.is_drained(&"192.0.2.1".parse().unwrap(), "x"));
+        assert!(back.is_drained(&"192.0.2.2".parse().unwrap(), "eu-west"));
+        assert!(!back.is_drained(&"192.0.2.2".parse().unwrap(), "us-east"));
+        assert!(!d.path().join(".drained.json.tmp").exists());
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_with_position() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(FILE), "{\"endpoints\": [\"nope\"]}").unwrap();
+        let e = Drains::load(d.path()).unwrap_err();
+        assert!(e.contains("drained.json:1:"), "{e}");
+    }
+}

@@ -1,0 +1,239 @@
+//! Health: probers measure, the tracker decides, one publisher writes the snapshot.
+//!
+//! ```text
+//! probe tasks (one per distinct check × address) ──ProbeResult──▶ channel ◀── drain / reload
+//!                                                                    │
+//!                      publisher: the ONE writer of health; rise/fall per target, drains
+//!                                                                    │ ArcSwap::store(Snapshot)
+//!                                                                 answer path
+//! ```
+//! Owns: the probe plan (which targets exist, which endpoints each serves), the startup round,
+//! and the handle others use to drain, undrain and reload. Must not: let a query wait on a probe.
+
+pub mod drain;
+pub mod probe;
+mod prober;
+mod publisher;
+pub mod tracker;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Check;
+use crate::snapshot::{Served, Snapshot};
+use drain::Drains;
+pub use publisher::DrainError;
+use tracker::Tracker;
+
+/// Most probes in flight at once, over all targets.
+pub const MAX_IN_FLIGHT: usize = 1024;
+
+/// One thing probed: a check against an address. Balanced names that share it share its probes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TargetKey {
+    /// The check, by value: a changed check is a new target.
+    pub check: Arc<Check>,
+    /// The address probed.
+    pub addr: IpAddr,
+}
+
+impl TargetKey {
+    /// Address and port probed.
+    pub fn socket(&self) -> SocketAddr {
+        SocketAddr::new(self.addr, self.check.port)
+    }
+}
+
+/// Every target of a configuration, and which target each endpoint reads.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Distinct targets.
+    pub targets: Vec<TargetKey>,
+    /// Per balanced name, per endpoint: its target (None = no check, always up).
+    pub map: Vec<Vec<Option<usize>>>,
+}
+
+impl Plan {
+    /// The targets of `served`. The probed address is, in order of precedence: the endpoint's
+    /// `check_address`, the check's `address`, the endpoint's `address`.
+    pub fn of(served: &Served) -> Plan {
+        let cfg = &served.config;
+        let checks: Vec<Arc<Check>> = cfg.checks.iter().cloned().map(Arc::new).collect();
+        let mut index: HashMap<TargetKey, usize> = HashMap::new();
+        let mut plan = Plan::default();
+        for b in &served.balances {
+            let mut row = Vec::with_capacity(b.cfg.endpoints.len());
+            for e in &b.cfg.endpoints {
+                row.push(e.check.map(|ci| {
+                    let check = checks[ci].clone();
+                    let addr = e.check_address.or(check.address).unwrap_or(e.address);
+                    let key = TargetKey { check, addr };
+                    *index.entry(key.clone()).or_insert_with(|| {
+                        plan.targets.push(key);
+                        plan.targets.len() - 1
+                    })
+                }));
+            }
+            plan.map.push(row);
+        }
+        plan
+    }
+}
+
+/// Messages to the publisher.
+enum Msg {
+    Outcome {
+        epoch: u64,
+        target: usize,
+        result: tracker::ProbeResult,
+        at: std::time::SystemTime,
+    },
+    Reload {
+        served: Arc<Served>,
+        plan: Plan,
+        fresh: HashMap<TargetKey, Tracker>,
+        done: oneshot::Sender<()>,
+    },
+    Drain {
+        what: DrainTarget,
+        drained: bool,
+        done: oneshot::Sender<Result<(), DrainError>>,
+    },
+}
+
+/// What to drain or undrain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrainTarget {
+    /// Every endpoint with this address, in every balanced name.
+    Endpoint(IpAddr),
+    /// Every endpoint of this data center.
+    Datacenter(String),
+}
+
+/// The way into the health side for the server and the admin API.
+#[derive(Clone, Debug)]
+pub struct HealthHandle {
+    tx: mpsc::Sender<Msg>,
+}
+
+/// Probes every target in `keys` once, concurrently, and returns the trackers it leaves: the
+/// startup round, bounded by the longest timeout while there are fewer than MAX_IN_FLIGHT.
+async fn first_round(keys: &[TargetKey]) -> Vec<Tracker> {
+    let clients = prober::Clients::for_targets(keys);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, key) in keys.iter().enumerate() {
+        let probe = clients.probe(key);
+        let slots = slots.clone();
+        set.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            let r = match probe {
+                Ok(p) => p.run().await,
+                Err(e) => tracker::ProbeResult {
+                    ok: false,
+                    detail: e,
+                    latency: 0.0,
+                    load: None,
+                },
+            };
+            (i, r)
+        });
+    }
+    let mut trackers = vec![Tracker::default(); keys.len()];
+    while let Some(joined) = set.join_next().await {
+        let Ok((i, r)) = joined else { continue };
+        let key = &keys[i];
+        if !r.ok {
+            tracing::warn!(endpoint = %key.socket(), check = %key.check.name, reason = %r.detail, "endpoint starts down");
+        }
+        trackers[i].observe(
+            r,
+            std::time::SystemTime::now(),
+            key.check.rise,
+            key.check.fall,
+        );
+    }
+    trackers
+}
+
+/// Starts the health side for `served`: runs the first round of checks, publishes the first
+/// snapshot, then keeps probing. Returns the snapshot cell the answer path reads.
+pub async fn start(
+    served: Arc<Served>,
+    cancel: CancellationToken,
+    tasks: &TaskTracker,
+) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), String> {
+    let state_dir: Option<PathBuf> = served.config.server.state_directory.clone();
+    let drains = match &state_dir {
+        Some(d) => Drains::load(d)?,
+        None => Drains::default(),
+    };
+    let plan = Plan::of(&served);
+    let trackers = first_round(&plan.targets).await;
+    let state = Arc::new(ArcSwap::from_pointee(Snapshot::new(served.clone())));
+    let (tx, rx) = mpsc::channel(4096);
+    let mut p = publisher::Publisher::new(
+        state.clone(),
+        served,
+        plan,
+        trackers,
+        drains,
+        state_dir,
+        tx.clone(),
+        cancel.clone(),
+        tasks.clone(),
+    );
+    p.publish();
+    p.start_probers();
+    tasks.spawn(p.run(rx));
+    Ok((state, HealthHandle { tx }))
+}
+
+impl HealthHandle {
+    /// Swaps in a new configuration: targets that still exist keep their state; new ones are
+    /// probed once first; removed ones stop being probed at once.
+    pub async fn reload(&self, served: Arc<Served>, current: &Snapshot) {
+        let plan = Plan::of(&served);
+        let known: HashSet<TargetKey> = Plan::of(&current.served).targets.into_iter().collect();
+        let new: Vec<TargetKey> = plan
+            .targets
+            .iter()
+            .filter(|k| !known.contains(*k))
+            .cloned()
+            .collect();
+        let fresh: HashMap<TargetKey, Tracker> =
+            new.iter().cloned().zip(first_round(&new).await).collect();
+        let (done, wait) = oneshot::channel();
+        let msg = Msg::Reload {
+            served,
+            plan,
+            fresh,
+            done,
+        };
+        if self.tx.send(msg).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Drains (or undrains) an endpoint or a data center; returns once the answer path sees it
+    /// and the state file is written.
+    pub async fn drain(&self, what: DrainTarget, drained: bool) -> Result<(), DrainError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Msg::Drain {
+                what,
+                drained,
+                done,
+            })
+            .await
+            .map_err(|_| DrainError::Stopped)?;
+        wait.await.map_err(|_| DrainError::Stopped)?
+    }
+}

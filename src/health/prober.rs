@@ -1,0 +1,147 @@
+//! Probe tasks: one per target, each probing on its check's interval, spread over the interval
+//! by a stable per-target offset so a thousand endpoints of one check do not fire together.
+//!
+//! Owns: timing and the in-flight cap. Must not: interpret results (the publisher's tracker does).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::probe::{Probe, http_client, load_ca};
+use super::{Msg, TargetKey};
+use crate::config::{Check, Protocol};
+use crate::policy::{addr_bytes, stable_hash};
+
+/// What the targets of one check share: its HTTP client and CA, or why they cannot be built.
+#[derive(Default)]
+struct Shared {
+    client: Option<reqwest::Client>,
+    ca: Option<reqwest::Certificate>,
+    error: Option<String>,
+}
+
+/// HTTP clients and CA certificates shared by the targets of one check.
+pub(super) struct Clients {
+    by_check: HashMap<Arc<Check>, Shared>,
+}
+
+impl Clients {
+    /// Builds what the checks of `keys` share.
+    pub fn for_targets(keys: &[TargetKey]) -> Clients {
+        let mut by_check = HashMap::new();
+        for k in keys {
+            by_check.entry(k.check.clone()).or_insert_with(|| {
+                let mut s = Shared::default();
+                if k.check.protocol == Protocol::Tcp {
+                    return s;
+                }
+                match k.check.ca_file.as_deref().map(load_ca) {
+                    Some(Err(e)) => s.error = Some(e),
+                    Some(Ok(c)) => s.ca = Some(c),
+                    None => {}
+                }
+                if s.error.is_none() {
+                    match http_client(&k.check, s.ca.as_ref(), None) {
+                        Ok(c) => s.client = Some(c),
+                        Err(e) => s.error = Some(e),
+                    }
+                }
+                s
+            });
+        }
+        Clients { by_check }
+    }
+
+    /// The probe of one target.
+    pub fn probe(&self, key: &TargetKey) -> Result<Probe, String> {
+        let s = self
+            .by_check
+            .get(&key.check)
+            .ok_or_else(|| "no client for check".to_string())?;
+        if let Some(e) = &s.error {
+            return Err(e.clone());
+        }
+        Probe::new(
+            key.check.clone(),
+            key.addr,
+            s.client.as_ref(),
+            s.ca.as_ref(),
+        )
+    }
+}
+
+/// Where in its interval a target's probes fall: stable per target.
+fn offset(key: &TargetKey, interval: Duration) -> Duration {
+    let (b, l) = addr_bytes(&key.addr);
+    let h = stable_hash(&[
+        &b[..l],
+        key.check.name.as_bytes(),
+        &key.check.port.to_be_bytes(),
+    ]);
+    let frac = (h >> 11) as f64 / (1u64 << 53) as f64;
+    interval.mul_f64(frac)
+}
+
+/// Spawns the probe tasks of `keys` for `epoch`; they stop when `cancel` fires.
+pub(super) fn spawn(
+    keys: &[TargetKey],
+    epoch: u64,
+    tx: &mpsc::Sender<Msg>,
+    cancel: &CancellationToken,
+    tasks: &tokio_util::task::TaskTracker,
+    slots: &Arc<Semaphore>,
+) {
+    let clients = Clients::for_targets(keys);
+    for (target, key) in keys.iter().enumerate() {
+        let probe = clients.probe(key);
+        let interval = key.check.interval;
+        let first = Instant::now() + offset(key, interval);
+        let (tx, cancel, slots) = (tx.clone(), cancel.clone(), slots.clone());
+        tasks.spawn(async move {
+            let mut next = first;
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep_until(next) => {}
+                }
+                let result = {
+                    let _slot = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        s = slots.acquire() => s,
+                    };
+                    match &probe {
+                        Ok(p) => tokio::select! {
+                            _ = cancel.cancelled() => return,
+                            r = p.run() => r,
+                        },
+                        Err(e) => super::tracker::ProbeResult {
+                            ok: false,
+                            detail: e.clone(),
+                            latency: 0.0,
+                            load: None,
+                        },
+                    }
+                };
+                let msg = Msg::Outcome {
+                    epoch,
+                    target,
+                    result,
+                    at: SystemTime::now(),
+                };
+                if tx.send(msg).await.is_err() {
+                    return;
+                }
+                next += interval;
+                let now = Instant::now();
+                if next <= now {
+                    // Fell behind (a slow probe, a busy machine): skip, don't burst.
+                    next = now + interval;
+                }
+            }
+        });
+    }
+}

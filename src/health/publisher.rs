@@ -1,0 +1,356 @@
+//! The health publisher: the single writer of endpoint health.
+//!
+//! Owns: the trackers of every target, the drained set and its file, the log of transitions, and
+//! building the `Health` every query reads. It takes probe results, drains and reloads from one
+//! channel, applies a batch, and publishes once if anything changed.
+//! Must not: probe, or be written to by anyone else.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::drain::Drains;
+use super::tracker::Tracker;
+use super::{DrainTarget, MAX_IN_FLIGHT, Msg, Plan, TargetKey, prober};
+use crate::policy::{EpHealth, State};
+use crate::snapshot::{EndpointStatus, Health, Served, Snapshot, Transition};
+
+/// Transitions kept for the status page.
+const TRANSITIONS_KEPT: usize = 200;
+
+/// Why a drain was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DrainError {
+    /// No balanced name lists that endpoint.
+    #[error("no endpoint has address {0}")]
+    UnknownEndpoint(IpAddr),
+    /// No such data center.
+    #[error("no datacenter named {0:?}")]
+    UnknownDatacenter(String),
+    /// The state file could not be written; nothing changed.
+    #[error("{0}")]
+    Store(String),
+    /// The health side has stopped.
+    #[error("the server is stopping")]
+    Stopped,
+}
+
+pub(super) struct Publisher {
+    state: Arc<ArcSwap<Snapshot>>,
+    served: Arc<Served>,
+    plan: Plan,
+    trackers: Vec<Tracker>,
+    drains: Drains,
+    state_dir: Option<PathBuf>,
+    epoch: u64,
+    generation: u64,
+    transitions: VecDeque<Transition>,
+    /// What each endpoint was last published as, to log changes once.
+    published: Vec<Vec<State>>,
+    tx: mpsc::Sender<Msg>,
+    cancel: CancellationToken,
+    probers: CancellationToken,
+    tasks: TaskTracker,
+    slots: Arc<Semaphore>,
+}
+
+impl Publisher {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        state: Arc<ArcSwap<Snapshot>>,
+        served: Arc<Served>,
+        plan: Plan,
+        trackers: Vec<Tracker>,
+        drains: Drains,
+        state_dir: Option<PathBuf>,
+        tx: mpsc::Sender<Msg>,
+        cancel: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Self {
+        let probers = cancel.child_token();
+        Publisher {
+            state,
+            served,
+            plan,
+            trackers,
+            drains,
+            state_dir,
+            epoch: 0,
+            generation: 0,
+            transitions: VecDeque::new(),
+            published: Vec::new(),
+            tx,
+            cancel,
+            probers,
+            tasks,
+            slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        }
+    }
+
+    /// Starts probe tasks for the current plan (stopping those of the previous one).
+    pub fn start_probers(&mut self) {
+        self.probers.cancel();
+        self.probers = self.cancel.child_token();
+        self.epoch += 1;
+        prober::spawn(
+            &self.plan.targets,
+            self.epoch,
+            &self.tx,
+            &self.probers,
+            &self.tasks,
+            &self.slots,
+        );
+    }
+
+    /// Processes messages until the server stops.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        loop {
+            let msg = tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                m = rx.recv() => match m { Some(m) => m, None => return },
+            };
+            let mut dirty = self.apply(msg);
+            // Apply whatever else is already queued, then publish once.
+            while let Ok(m) = rx.try_recv() {
+                dirty |= self.apply(m);
+            }
+            if dirty {
+                self.publish();
+            }
+        }
+    }
+
+    fn apply(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Outcome {
+                epoch,
+                target,
+                result,
+                at,
+            } => {
+                if epoch != self.epoch {
+                    return false;
+                }
+                let Some(key) = self.plan.targets.get(target) else {
+                    return false;
+                };
+                let (rise, fall) = (key.check.rise, key.check.fall);
+                let Some(t) = self.trackers.get_mut(target) else {
+                    return false;
+                };
+                tracing::debug!(endpoint = %key.socket(), check = %key.check.name, ok = result.ok, detail = %result.detail, "probe");
+                let load_before = t.load;
+                let changed = t.observe(result, at, rise, fall).is_some();
+                // Loads feed least-loaded answers: publish them too.
+                changed || t.load != load_before
+            }
+            Msg::Reload {
+                served,
+                plan,
+                mut fresh,
+                done,
+            } => {
+                let old: HashMap<&TargetKey, &Tracker> =
+                    self.plan.targets.iter().zip(&self.trackers).collect();
+                let trackers = plan
+                    .targets
+                    .iter()
+                    .map(|k| {
+                        old.get(k)
+                            .map(|t| (*t).clone())
+                            .or_else(|| fresh.remove(k))
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                self.trackers = trackers;
+                self.plan = plan;
+                self.served = served;
+                self.published.clear();
+                self.start_probers();
+                self.publish();
+                let _ = done.send(());
+                false
+            }
+            Msg::Drain {
+                what,
+                drained,
+                done,
+            } => {
+                let r = self.drain(what, drained);
+                let ok = r.is_ok();
+                if ok {
+                    self.publish();
+                }
+                let _ = done.send(r);
+                false
+            }
+        }
+    }
+
+    fn drain(&mut self, what: DrainTarget, drained: bool) -> Result<(), DrainError> {
+        let mut next = self.drains.clone();
+        match &what {
+            DrainTarget::Endpoint(a) => {
+                let known = self
+                    .served
+                    .balances
+                    .iter()
+                    .any(|b| b.cfg.endpoints.iter().any(|e| e.address == *a));
+                if !known && !next.endpoints.contains(a) {
+                    return Err(DrainError::UnknownEndpoint(*a));
+                }
+                if drained {
+                    next.endpoints.insert(*a);
+                } else {
+                    next.endpoints.remove(a);
+                }
+            }
+            DrainTarget::Datacenter(d) => {
+                let known = self.served.config.datacenters.iter().any(|x| x.name == *d);
+                if !known && !next.datacenters.contains(d) {
+                    return Err(DrainError::UnknownDatacenter(d.clone()));
+                }
+                if drained {
+                    next.datacenters.insert(d.clone());
+                } else {
+                    next.datacenters.remove(d);
+                }
+            }
+        }
+        if let Some(dir) = &self.state_dir {
+            next.store(dir).map_err(DrainError::Store)?;
+        }
+        tracing::info!(what = ?what, drained, "drain changed by operator");
+        self.drains = next;
+        Ok(())
+    }
+
+    /// Builds and stores a new health snapshot; logs each endpoint whose state changed.
+    pub fn publish(&mut self) {
+        self.generation += 1;
+        let now = SystemTime::now();
+        let mut balances = Vec::with_capacity(self.served.balances.len());
+        let mut status = Vec::with_capacity(self.served.balances.len());
+        let first = self.published.is_empty();
+        let mut published = Vec::with_capacity(self.served.balances.len());
+        let mut logged: Vec<(IpAddr, State)> = Vec::new();
+        let served = self.served.clone();
+        for (bi, b) in served.balances.iter().enumerate() {
+            let mut hrow = Vec::with_capacity(b.cfg.endpoints.len());
+            let mut srow = Vec::with_capacity(b.cfg.endpoints.len());
+            let mut prow = Vec::with_capacity(b.cfg.endpoints.len());
+            for (ei, e) in b.cfg.endpoints.iter().enumerate() {
+                let target = self
+                    .plan
+                    .map
+                    .get(bi)
+                    .and_then(|r| r.get(ei))
+                    .copied()
+                    .flatten();
+                let tracker = target.and_then(|t| self.trackers.get(t));
+                let dc = &b.dc_names[ei];
+                let probed_up = tracker.is_none_or(|t| t.up != Some(false));
+                let state = if self.drains.is_drained(&e.address, dc) {
+                    State::Drained
+                } else if probed_up {
+                    State::Up
+                } else {
+                    State::Down
+                };
+                let before = if first {
+                    None
+                } else {
+                    self.published.get(bi).and_then(|r| r.get(ei)).copied()
+                };
+                let since = match (before, tracker) {
+                    (Some(s), _) if s != state => now,
+                    (_, Some(t)) if state != State::Drained => t.since,
+                    _ => self
+                        .state
+                        .load()
+                        .health
+                        .status
+                        .get(bi)
+                        .and_then(|r| r.get(ei))
+                        .map_or(now, |s| s.since),
+                };
+                if let Some(from) = before.filter(|s| *s != state)
+                    && !logged.contains(&(e.address, state))
+                {
+                    logged.push((e.address, state));
+                    let reason = match (state, tracker.and_then(|t| t.last.as_ref())) {
+                        (State::Drained, _) => "drained by operator".to_string(),
+                        (_, Some(r)) if from != State::Drained => r.detail.clone(),
+                        _ => "undrained by operator".to_string(),
+                    };
+                    log_transition(
+                        &mut self.transitions,
+                        e.address,
+                        dc,
+                        from,
+                        state,
+                        reason,
+                        now,
+                    );
+                }
+                hrow.push(EpHealth {
+                    state,
+                    load: tracker.and_then(|t| t.load),
+                });
+                srow.push(EndpointStatus {
+                    state,
+                    since,
+                    check: target.map(|t| self.plan.targets[t].check.name.clone()),
+                    probe: target.map(|t| self.plan.targets[t].socket()),
+                    last: tracker.and_then(|t| t.last.clone()),
+                    last_at: tracker.and_then(|t| t.last_at),
+                });
+                prow.push(state);
+            }
+            balances.push(hrow);
+            status.push(srow);
+            published.push(prow);
+        }
+        self.published = published;
+        let health = Health {
+            generation: self.generation,
+            balances,
+            status,
+            transitions: Arc::new(self.transitions.iter().cloned().collect()),
+        };
+        self.state.store(Arc::new(Snapshot {
+            served: self.served.clone(),
+            health: Arc::new(health),
+        }));
+    }
+}
+
+fn log_transition(
+    transitions: &mut VecDeque<Transition>,
+    endpoint: IpAddr,
+    dc: &str,
+    from: State,
+    to: State,
+    reason: String,
+    at: SystemTime,
+) {
+    tracing::info!(endpoint = %endpoint, datacenter = dc, from = from.as_str(), to = to.as_str(), reason = %reason, "endpoint state changed");
+    if transitions.len() == TRANSITIONS_KEPT {
+        transitions.pop_front();
+    }
+    transitions.push_back(Transition {
+        at,
+        endpoint,
+        datacenter: dc.to_string(),
+        from,
+        to,
+        reason,
+    });
+}

@@ -1,0 +1,139 @@
+//! Test backends: tiny HTTP servers on 127.0.0.x that a test makes healthy, failing (a status),
+//! hanging (accepts and never answers), or gone (listener closed), all sharing one port so a
+//! single check can probe them all.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How a backend answers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mode {
+    /// 200 with body "OK" and an X-Load header.
+    Ok(f64),
+    /// This status, body "nope".
+    Status(u16),
+    /// Accept, read, never answer.
+    Hang,
+}
+
+/// One backend.
+pub struct Backend {
+    /// Its address.
+    pub addr: SocketAddr,
+    mode: Arc<Mutex<Mode>>,
+    /// Requests served (any mode).
+    pub requests: Arc<AtomicU64>,
+    cancel: Option<CancellationToken>,
+}
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    s.listen(128)?;
+    s.set_nonblocking(true)?;
+    TcpListener::from_std(s.into())
+}
+
+impl Backend {
+    fn serve(&mut self, listener: TcpListener) {
+        let cancel = CancellationToken::new();
+        let (mode, requests, c) = (self.mode.clone(), self.requests.clone(), cancel.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = tokio::select! {
+                    _ = c.cancelled() => return,
+                    r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
+                };
+                let (mode, requests, c) = (mode.clone(), requests.clone(), c.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let mut got = Vec::new();
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let n = tokio::select! {
+                            _ = c.cancelled() => return,
+                            r = s.read(&mut buf) => match r { Ok(0) | Err(_) => return, Ok(n) => n },
+                        };
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                    requests.fetch_add(1, Ordering::SeqCst);
+                    let m = mode.lock().unwrap().clone();
+                    let resp = match m {
+                        Mode::Ok(load) => format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Load: {load}\r\nConnection: close\r\n\r\nOK"
+                        ),
+                        Mode::Status(code) => format!(
+                            "HTTP/1.1 {code} Nope\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope"
+                        ),
+                        Mode::Hang => {
+                            c.cancelled().await;
+                            return;
+                        }
+                    };
+                    let _ = s.write_all(resp.as_bytes()).await;
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+        self.cancel = Some(cancel);
+    }
+
+    /// Sets how it answers.
+    pub fn set(&self, m: Mode) {
+        *self.mode.lock().unwrap() = m;
+    }
+
+    /// Closes the listener and every connection.
+    pub fn stop(&mut self) {
+        if let Some(c) = self.cancel.take() {
+            c.cancel();
+        }
+    }
+
+    /// Listens again on the same address.
+    pub fn restart(&mut self) {
+        self.stop();
+        let l = bind(self.addr).expect("rebind backend");
+        self.serve(l);
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts one backend per address, all on one port (found by trying kernel-picked ports).
+pub async fn start(ips: &[&str]) -> Vec<Backend> {
+    'attempt: for _ in 0..20 {
+        let first: IpAddr = ips[0].parse().unwrap();
+        let l0 = bind(SocketAddr::new(first, 0)).expect("bind backend");
+        let port = l0.local_addr().unwrap().port();
+        let mut listeners = vec![l0];
+        for ip in &ips[1..] {
+            match bind(SocketAddr::new(ip.parse().unwrap(), port)) {
+                Ok(l) => listeners.push(l),
+                Err(_) => continue 'attempt,
+            }
+        }
+        let mut out = Vec::new();
+        for l in listeners {
+            let mut b = Backend {
+                addr: l.local_addr().unwrap(),
+                mode: Arc::new(Mutex::new(Mode::Ok(1.0))),
+                requests: Arc::new(AtomicU64::new(0)),
+                cancel: None,
+            };
+            b.serve(l);
+            out.push(b);
+        }
+        return out;
+    }
+    panic!("could not find one free port on all of {ips:?}");
+}

@@ -1,0 +1,298 @@
+//! The prober end to end: real HTTP backends on 127.0.0.11–14 that the test stops, fails and
+//! hangs; answers over real UDP follow, and come back after `rise` good checks. Also the
+//! startup round, drains that survive a restart, reloads that keep state, and least-loaded.
+
+mod common;
+
+use std::time::Duration;
+
+use common::backend::{self, Mode};
+use common::*;
+use gslb::health::DrainTarget;
+use hickory_proto::rr::RecordType;
+
+const ZONE_T: &str =
+    "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 h 1 3600 600 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n";
+
+fn config(port: u16, policy: &str, extra: &str) -> String {
+    format!(
+        r#"[checks.web]
+protocol = "http"
+port = {port}
+path = "/health"
+interval = "200ms"
+timeout = "100ms"
+rise = 2
+fall = 2
+{extra}
+[datacenters.a]
+[datacenters.b]
+[datacenters.c]
+[datacenters.d]
+[[balance]]
+name = "app.example.com"
+policy = "{policy}"
+answers = 4
+check = "web"
+when_all_down = "none"
+endpoints = [
+  {{ address = "127.0.0.11", datacenter = "a" }},
+  {{ address = "127.0.0.12", datacenter = "b" }},
+  {{ address = "127.0.0.13", datacenter = "c" }},
+  {{ address = "127.0.0.14", datacenter = "d" }},
+]
+"#
+    )
+}
+
+fn app(s: &TestServer) -> Vec<String> {
+    addrs(&udp(
+        s.udp,
+        &query("app.example.com.", RecordType::A, false),
+    ))
+}
+
+fn all4() -> Vec<String> {
+    ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn without(x: &[&str]) -> Vec<String> {
+    all4()
+        .into_iter()
+        .filter(|a| !x.contains(&a.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_failing_and_hanging_backends_leave_and_return() {
+    let mut b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
+    let port = b[0].addr.port();
+    let s = start_with(
+        "",
+        &config(port, "all", ""),
+        &[("example.com.zone", ZONE_T)],
+    )
+    .await;
+    assert_eq!(app(&s), all4(), "all four up after the first round");
+
+    b[0].stop();
+    wait_until(5, "a stopped backend to leave", || {
+        app(&s) == without(&["127.0.0.11"])
+    })
+    .await;
+    b[1].set(Mode::Status(503));
+    wait_until(5, "a 503 backend to leave", || {
+        app(&s) == without(&["127.0.0.11", "127.0.0.12"])
+    })
+    .await;
+    b[2].set(Mode::Hang);
+    wait_until(5, "a hanging backend to leave", || {
+        app(&s) == without(&["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    })
+    .await;
+
+    // Each transition is logged once with the reason of the last check.
+    let h = s.server().state.load().health.clone();
+    let reasons: Vec<(String, String)> = h
+        .transitions
+        .iter()
+        .map(|t| (t.endpoint.to_string(), t.reason.clone()))
+        .collect();
+    assert!(
+        reasons.contains(&("127.0.0.11".into(), "connect refused".into())),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&("127.0.0.12".into(), "status 503".into())),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&("127.0.0.13".into(), "timeout after 100ms".into())),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+
+    b[0].restart();
+    b[1].set(Mode::Ok(1.0));
+    b[2].set(Mode::Ok(1.0));
+    wait_until(5, "all to return", || app(&s) == all4()).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rise_needs_consecutive_successes() {
+    let b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
+    let port = b[0].addr.port();
+    let s = start_with(
+        "",
+        &config(port, "all", ""),
+        &[("example.com.zone", ZONE_T)],
+    )
+    .await;
+    b[1].set(Mode::Status(500));
+    wait_until(5, "the failing backend to leave", || {
+        app(&s) == without(&["127.0.0.12"])
+    })
+    .await;
+    let before = b[1].requests.load(std::sync::atomic::Ordering::SeqCst);
+    b[1].set(Mode::Ok(1.0));
+    wait_until(5, "it to return", || app(&s) == all4()).await;
+    let after = b[1].requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        after - before >= 2,
+        "came back after {} good checks; rise is 2",
+        after - before
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_answer_already_reflects_health() {
+    let mut b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
+    let port = b[0].addr.port();
+    b[3].stop();
+    b[2].set(Mode::Status(503));
+    let s = start_with(
+        "",
+        &config(port, "all", ""),
+        &[("example.com.zone", ZONE_T)],
+    )
+    .await;
+    assert_eq!(app(&s), without(&["127.0.0.13", "127.0.0.14"]));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drains_leave_at_once_and_survive_a_restart() {
+    let b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
+    let port = b[0].addr.port();
+    let state = tempfile::tempdir().unwrap();
+    let server_extra = format!("state_directory = {:?}", state.path());
+    let cfg = config(port, "all", "");
+    let s = start_with(&server_extra, &cfg, &[("example.com.zone", ZONE_T)]).await;
+    let h = &s.server().health;
+    h.drain(DrainTarget::Endpoint("127.0.0.11".parse().unwrap()), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        app(&s),
+        without(&["127.0.0.11"]),
+        "drain is visible when the call returns"
+    );
+    h.drain(DrainTarget::Datacenter("c".into()), true)
+        .await
+        .unwrap();
+    assert_eq!(app(&s), without(&["127.0.0.11", "127.0.0.13"]));
+    assert!(
+        h.drain(DrainTarget::Datacenter("nowhere".into()), true)
+            .await
+            .is_err()
+    );
+    assert!(
+        h.drain(DrainTarget::Endpoint("192.0.2.77".parse().unwrap()), true)
+            .await
+            .is_err()
+    );
+    let file = std::fs::read_to_string(state.path().join("drained.json")).unwrap();
+    assert!(
+        file.contains("127.0.0.11") && file.contains("\"c\""),
+        "{file}"
+    );
+    s.stop().await;
+
+    // A new server with the same state directory starts with the same drains.
+    let s = start_with(&server_extra, &cfg, &[("example.com.zone", ZONE_T)]).await;
+    assert_eq!(app(&s), without(&["127.0.0.11", "127.0.0.13"]));
+    let h = &s.server().health;
+    h.drain(DrainTarget::Endpoint("127.0.0.11".parse().unwrap()), false)
+        .await
+        .unwrap();
+    h.drain(DrainTarget::Datacenter("c".into()), false)
+        .await
+        .unwrap();
+    assert_eq!(app(&s), all4());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reload_keeps_state_and_stops_removed_checks() {
+    let b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
+    let port = b[0].addr.port();
+    let s = start_with(
+        "",
+        &config(port, "all", ""),
+        &[("example.com.zone", ZONE_T)],
+    )
+    .await;
+    b[1].set(Mode::Status(503));
+    wait_until(5, "the failing backend to leave", || {
+        app(&s) == without(&["127.0.0.12"])
+    })
+    .await;
+
+    // Same endpoints plus a TTL change: .12 must stay down through the reload, not reset to up.
+    let text = std::fs::read_to_string(s.config_path()).unwrap();
+    let reloaded = text.replace("answers = 4", "answers = 4\nttl = 7");
+    std::fs::write(s.config_path(), &reloaded).unwrap();
+    s.server().reload().await.unwrap();
+    let r = udp(s.udp, &query("app.example.com.", RecordType::A, false));
+    assert_eq!(addrs(&r), without(&["127.0.0.12"]));
+    assert_eq!(r.answers[0].ttl, 7);
+
+    // Remove .14: its probes stop at once.
+    let removed = reloaded.replace("  { address = \"127.0.0.14\", datacenter = \"d\" },\n", "");
+    std::fs::write(s.config_path(), &removed).unwrap();
+    s.server().reload().await.unwrap();
+    assert_eq!(app(&s), vec!["127.0.0.11", "127.0.0.13"]);
+    let n = b[3].requests.load(std::sync::atomic::Ordering::SeqCst);
+    // Observe for five intervals: no further probe may arrive.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(b[3].requests.load(std::sync::atomic::Ordering::SeqCst), n);
+
+    // A bad config is rejected and the running one stays.
+    std::fs::write(s.config_path(), "[zones]\ndirectory = 7\n").unwrap();
+    let e = s.server().reload().await.unwrap_err();
+    assert!(e[0].to_string().contains("gslb.toml:2:"), "{e:?}");
+    assert_eq!(app(&s), vec!["127.0.0.11", "127.0.0.13"]);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn least_loaded_follows_reported_load() {
+    let b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
+    for (i, l) in [5.0, 3.0, 9.0, 7.0].into_iter().enumerate() {
+        b[i].set(Mode::Ok(l));
+    }
+    let port = b[0].addr.port();
+    let cfg = config(port, "least-loaded", "load_header = \"X-Load\"")
+        .replace("answers = 4", "answers = 1");
+    let s = start_with("", &cfg, &[("example.com.zone", ZONE_T)]).await;
+    assert_eq!(app(&s), vec!["127.0.0.12"]);
+    b[3].set(Mode::Ok(0.5));
+    wait_until(5, "the new least loaded to win", || {
+        app(&s) == vec!["127.0.0.14"]
+    })
+    .await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identical_checks_of_one_address_run_once() {
+    let b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
+    let port = b[0].addr.port();
+    let mut cfg = config(port, "all", "");
+    cfg.push_str(
+        "[[balance]]\nname = \"other.example.com\"\npolicy = \"all\"\ncheck = \"web\"\nendpoints = [ { address = \"127.0.0.11\", datacenter = \"a\" } ]\n",
+    );
+    let s = start_with("", &cfg, &[("example.com.zone", ZONE_T)]).await;
+    let snap = s.server().state.load_full();
+    let plan = gslb::health::Plan::of(&snap.served);
+    assert_eq!(
+        plan.targets.len(),
+        4,
+        "127.0.0.11 is probed once for both names"
+    );
+    s.stop().await;
+}
