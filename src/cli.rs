@@ -1,4 +1,4 @@
-//! The command line: `gslb serve`, `gslb check`. Parsing only.
+//! The command line: `gslb serve`, `gslb check`, `gslb explain`. Parsing only.
 
 use std::path::PathBuf;
 
@@ -33,6 +33,27 @@ pub enum Command {
         /// Configuration file.
         #[arg(short, long, default_value = "gslb.toml")]
         config: PathBuf,
+    },
+    /// Ask a running server why it answers NAME the way it does for a client.
+    Explain {
+        /// The balanced name.
+        name: String,
+        /// A or AAAA.
+        #[arg(long = "type", default_value = "A")]
+        qtype: String,
+        /// The client: an address (as a resolver's) or a network ADDR/LEN (as sent in ECS).
+        #[arg(long, default_value = "127.0.0.1")]
+        client: String,
+        /// The admin API of the server to ask.
+        #[arg(long, default_value = "http://127.0.0.1:8053")]
+        admin: String,
+        /// What if this endpoint (address) or data center (name) were down? Repeatable; live
+        /// state is not touched.
+        #[arg(long = "assume-down", value_name = "ENDPOINT_OR_DATACENTER")]
+        assume_down: Vec<String>,
+        /// Print the JSON trace instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Load and validate the configuration and every zone; exit 1 on any problem.
     Check {

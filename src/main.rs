@@ -33,6 +33,23 @@ fn main() -> ExitCode {
     });
     match command {
         Command::Check { config } => check(&config),
+        Command::Explain {
+            name,
+            qtype,
+            client,
+            admin,
+            assume_down,
+            json,
+        } => explain(
+            gslb::explain::Ask {
+                name,
+                qtype,
+                client,
+                admin,
+                assume_down,
+            },
+            json,
+        ),
         Command::Serve { config } => match serve(&config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -65,6 +82,33 @@ fn check(config: &Path) -> ExitCode {
     }
 }
 
+fn explain(ask: gslb::explain::Ask, json: bool) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gslb explain: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(gslb::explain::fetch(&ask)) {
+        Ok(t) if json => {
+            println!("{}", serde_json::to_string_pretty(&t).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Ok(t) => {
+            print!("{}", gslb::explain::render(&t));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gslb explain: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn serve(config: &Path) -> anyhow::Result<()> {
     let served = match Served::load(config) {
         Ok(s) => Arc::new(s),
@@ -85,7 +129,8 @@ fn serve(config: &Path) -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         let cfg = &served.config.server;
-        let bound = Bound::bind(&cfg.listen, cfg.threads)?;
+        let bound =
+            Bound::bind(&cfg.listen, cfg.threads)?.with_admin(served.config.admin.listen)?;
         let server = Server::start(bound, served.clone(), config).await?;
         let zones: Vec<String> = served
             .zones
@@ -116,15 +161,8 @@ async fn wait_for_signals(server: &Server) -> anyhow::Result<()> {
         tokio::select! {
             _ = term.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),
-            _ = hup.recv() => match server.reload().await {
-                Ok(()) => tracing::info!("configuration reloaded"),
-                Err(errors) => {
-                    for e in &errors {
-                        tracing::error!("{e}");
-                    }
-                    tracing::error!("reload rejected; still serving the previous configuration");
-                }
-            },
+            // Control::reload logs the outcome and every error itself.
+            _ = hup.recv() => { let _ = server.reload().await; }
         }
     }
 }

@@ -4,7 +4,10 @@
 //! hashing, no locks). Must not: grow with what clients send: unknown types and codes land in
 //! "other".
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::dns::handler::{Outcome, Transport};
@@ -40,10 +43,48 @@ const RCODES: [(u16, &str); 8] = [
 const NQ: usize = QTYPES.len();
 const NR: usize = RCODES.len();
 
-/// Counters of the DNS side.
+/// Upper bounds (seconds) of the check latency histogram buckets.
+pub const LATENCY_BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// Latency and failures of one probe target, labelled by config (check name, probed address).
+#[derive(Debug, Default, Clone)]
+pub struct ProbeStats {
+    /// Cumulative counts per bucket of LATENCY_BUCKETS (plus +Inf at the end).
+    pub buckets: [u64; 12],
+    /// Sum of latencies.
+    pub sum: f64,
+    /// Probes.
+    pub count: u64,
+    /// Failures by reason class.
+    pub failures: BTreeMap<&'static str, u64>,
+}
+
+/// Counters of the DNS side and of the prober.
 pub struct Metrics {
     queries: [[[AtomicU64; NR]; NQ]; 2],
     truncated: [AtomicU64; 2],
+    /// Per (check, probed address): written by the health publisher only, read by /metrics.
+    probes: Mutex<BTreeMap<(String, SocketAddr), ProbeStats>>,
+}
+
+/// The class of a failed probe's reason, for a bounded label.
+pub fn failure_class(detail: &str) -> &'static str {
+    let d = detail.to_ascii_lowercase();
+    if d.contains("refused") {
+        "refused"
+    } else if d.contains("timeout") || d.contains("timed out") {
+        "timeout"
+    } else if d.starts_with("status ") {
+        "status"
+    } else if d.contains("certificate") || d.contains("tls") || d.contains("handshake") {
+        "tls"
+    } else if d.starts_with("body") || d.contains(" header") {
+        "content"
+    } else {
+        "other"
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -59,6 +100,7 @@ impl Default for Metrics {
                 std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0)))
             }),
             truncated: std::array::from_fn(|_| AtomicU64::new(0)),
+            probes: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -80,6 +122,29 @@ impl Metrics {
         if o.truncated {
             self.truncated[t].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Records one probe result (called by the health side, never on the answer path).
+    pub fn probe(&self, check: &str, target: SocketAddr, ok: bool, latency: f64, detail: &str) {
+        let Ok(mut m) = self.probes.lock() else {
+            return;
+        };
+        let s = m.entry((check.to_string(), target)).or_default();
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|b| latency <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        s.buckets[i] += 1;
+        s.sum += latency;
+        s.count += 1;
+        if !ok {
+            *s.failures.entry(failure_class(detail)).or_default() += 1;
+        }
+    }
+
+    /// A copy of the probe statistics.
+    pub fn probe_stats(&self) -> BTreeMap<(String, SocketAddr), ProbeStats> {
+        self.probes.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// Queries counted for a transport, type name and rcode name.

@@ -8,6 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
@@ -20,13 +21,15 @@ use crate::health::{self, HealthHandle};
 use crate::metrics::Metrics;
 use crate::snapshot::{Served, Snapshot};
 
-/// Sockets bound for the DNS side, before serving.
+/// Sockets bound for the server, before serving.
 #[derive(Debug)]
 pub struct Bound {
     /// UDP sockets (`threads` per address, sharing the port with SO_REUSEPORT).
     pub udp: Vec<std::net::UdpSocket>,
     /// One TCP listener per address.
     pub tcp: Vec<std::net::TcpListener>,
+    /// The admin API's listener, if it is to run.
+    pub admin: Option<std::net::TcpListener>,
 }
 
 impl Bound {
@@ -36,6 +39,7 @@ impl Bound {
         let mut b = Bound {
             udp: Vec::new(),
             tcp: Vec::new(),
+            admin: None,
         };
         for &addr in listen {
             let mut last_err = None;
@@ -73,6 +77,14 @@ impl Bound {
         Ok((socks, t))
     }
 
+    /// Binds the admin API's listener too.
+    pub fn with_admin(mut self, addr: SocketAddr) -> io::Result<Bound> {
+        let l =
+            tcp::bind(addr).map_err(|e| io::Error::new(e.kind(), format!("admin {addr}: {e}")))?;
+        self.admin = Some(l);
+        Ok(self)
+    }
+
     /// The UDP addresses (one per listen address).
     pub fn udp_addrs(&self) -> Vec<SocketAddr> {
         let mut v: Vec<SocketAddr> = self
@@ -93,23 +105,94 @@ impl Bound {
     }
 }
 
-/// A running DNS server.
-pub struct Server {
+/// What the server and the admin API share: the snapshot cell, counters, the health handle,
+/// and reloading.
+pub struct Control {
     /// The snapshot every query reads.
     pub state: Arc<ArcSwap<Snapshot>>,
-    /// Query counters.
+    /// Counters.
     pub metrics: Arc<Metrics>,
-    /// The configuration file, for reloads.
-    pub config_path: PathBuf,
     /// Drains and reloads of endpoint health.
     pub health: HealthHandle,
+    /// The configuration file, for reloads.
+    pub config_path: PathBuf,
+    /// Reloads so far and how the last one went.
+    pub reloads: ReloadStats,
+    /// One reload at a time.
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+/// Reload bookkeeping for metrics and the status page.
+#[derive(Debug, Default)]
+pub struct ReloadStats {
+    /// Configuration generation: 1 at start, +1 per successful reload.
+    pub generation: AtomicU64,
+    /// Reloads rejected.
+    pub failures: AtomicU64,
+    /// Whether the last reload succeeded (true before any).
+    pub last_ok: AtomicBool,
+}
+
+impl Control {
+    /// Reloads the configuration and zones from `config_path`. On any error the running
+    /// snapshot stays and the errors are returned. Loading runs on a blocking thread, off the
+    /// answer path; the swap is one atomic store.
+    pub async fn reload(&self) -> Result<(), Vec<Diagnostic>> {
+        let _one = self.reload_lock.lock().await;
+        let path = self.config_path.clone();
+        let loaded = tokio::task::spawn_blocking(move || Served::load(&path))
+            .await
+            .map_err(|e| {
+                vec![Diagnostic::new(
+                    &self.config_path,
+                    0,
+                    0,
+                    format!("reload task failed: {e}"),
+                )]
+            })
+            .and_then(|r| r);
+        match loaded {
+            Ok(served) => {
+                let current = self.state.load_full();
+                self.health.reload(Arc::new(served), &current).await;
+                self.reloads.generation.fetch_add(1, Ordering::Relaxed);
+                self.reloads.last_ok.store(true, Ordering::Relaxed);
+                tracing::info!("configuration reloaded");
+                Ok(())
+            }
+            Err(errors) => {
+                self.reloads.failures.fetch_add(1, Ordering::Relaxed);
+                self.reloads.last_ok.store(false, Ordering::Relaxed);
+                for e in &errors {
+                    tracing::error!("{e}");
+                }
+                tracing::error!("reload rejected; still serving the previous configuration");
+                Err(errors)
+            }
+        }
+    }
+}
+
+/// A running server.
+pub struct Server {
+    /// What the admin API shares.
+    pub control: Arc<Control>,
     /// UDP addresses served.
     pub udp_addrs: Vec<SocketAddr>,
     /// TCP addresses served.
     pub tcp_addrs: Vec<SocketAddr>,
+    /// The admin API's address, when it listens.
+    pub admin_addr: Option<SocketAddr>,
     cancel: CancellationToken,
     tracker: TaskTracker,
     threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Control;
+    fn deref(&self) -> &Control {
+        &self.control
+    }
 }
 
 impl Server {
@@ -124,12 +207,28 @@ impl Server {
             idle_timeout: served.config.server.tcp_idle_timeout,
             max_connections: served.config.server.tcp_connections_max,
         };
+        let token = match &served.config.admin.token_file {
+            Some(p) => Some(crate::admin::read_token(p).map_err(io::Error::other)?),
+            None => None,
+        };
         let metrics = Arc::new(Metrics::default());
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let (state, health) = health::start(served, cancel.clone(), &tracker)
+        let (state, health) = health::start(served, metrics.clone(), cancel.clone(), &tracker)
             .await
             .map_err(io::Error::other)?;
+        let control = Arc::new(Control {
+            state: state.clone(),
+            metrics: metrics.clone(),
+            health,
+            config_path: config_path.to_path_buf(),
+            reloads: ReloadStats {
+                generation: AtomicU64::new(1),
+                failures: AtomicU64::new(0),
+                last_ok: AtomicBool::new(true),
+            },
+            reload_lock: tokio::sync::Mutex::new(()),
+        });
         let udp_addrs = bound.udp_addrs();
         let tcp_addrs = bound.tcp_addrs();
         let mut threads = Vec::new();
@@ -158,37 +257,28 @@ impl Server {
         for a in &tcp_addrs {
             tracing::info!(proto = %"tcp", addr = %a, "listening");
         }
+        let mut admin_addr = None;
+        if let Some(l) = bound.admin {
+            let l = tokio::net::TcpListener::from_std(l)?;
+            let a = l.local_addr()?;
+            admin_addr = Some(a);
+            tracing::info!(proto = %"http", addr = %a, "listening");
+            tracker.spawn(crate::admin::serve(
+                l,
+                control.clone(),
+                token,
+                cancel.clone(),
+            ));
+        }
         Ok(Server {
-            state,
-            metrics,
-            config_path: config_path.to_path_buf(),
-            health,
+            control,
             udp_addrs,
             tcp_addrs,
+            admin_addr,
             cancel,
             tracker,
             threads,
         })
-    }
-
-    /// Reloads the configuration and zones from `config_path`. On any error the running
-    /// snapshot stays and the errors are returned. Loading runs on a blocking thread, off the
-    /// answer path.
-    pub async fn reload(&self) -> Result<(), Vec<Diagnostic>> {
-        let path = self.config_path.clone();
-        let served = tokio::task::spawn_blocking(move || Served::load(&path))
-            .await
-            .map_err(|e| {
-                vec![Diagnostic::new(
-                    &self.config_path,
-                    0,
-                    0,
-                    format!("reload task failed: {e}"),
-                )]
-            })??;
-        let current = self.state.load_full();
-        self.health.reload(Arc::new(served), &current).await;
-        Ok(())
     }
 
     /// A token that stops the server when cancelled.

@@ -9,6 +9,7 @@ use std::cell::Cell;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use crate::config::Config;
@@ -30,6 +31,8 @@ pub struct Served {
     pub zones: ZoneSet,
     /// Balanced names; a node's `balance` indexes this.
     pub balances: Vec<BalancedName>,
+    /// Addresses answered, per balanced name, per endpoint (then one for fallback addresses).
+    pub answered: Vec<Box<[AtomicU64]>>,
 }
 
 /// Health of every endpoint of every balanced name, as the tracker last published it.
@@ -182,7 +185,10 @@ impl Snapshot {
                 ),
             };
             n += ok as usize;
+            ok
         };
+        // Relaxed counters: one add per address answered, read only by /metrics.
+        let counts = &self.served.answered[id as usize];
         if d.fallback {
             for a in b
                 .cfg
@@ -191,11 +197,15 @@ impl Snapshot {
                 .filter(|a| a.is_ipv4() == v4)
                 .take(b.cfg.answers)
             {
-                put(a);
+                if put(a) {
+                    counts[b.cfg.endpoints.len()].fetch_add(1, Ordering::Relaxed);
+                }
             }
         } else {
             for &i in d.chosen.as_slice() {
-                put(&b.cfg.endpoints[i as usize].address);
+                if put(&b.cfg.endpoints[i as usize].address) {
+                    counts[i as usize].fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         (n, d.scope)
@@ -294,10 +304,19 @@ impl Served {
             }
         }
         if errors.is_empty() {
+            let answered = balances
+                .iter()
+                .map(|b| {
+                    (0..=b.cfg.endpoints.len())
+                        .map(|_| AtomicU64::new(0))
+                        .collect()
+                })
+                .collect();
             Ok(Served {
                 config: Arc::new(config),
                 zones,
                 balances,
+                answered,
             })
         } else {
             Err(errors)

@@ -59,10 +59,20 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         listen: raw
             .admin
             .listen
-            .map(Spanned::into_inner)
+            .as_ref()
+            .map(|l| *l.get_ref())
             .unwrap_or_else(|| "127.0.0.1:8053".parse().expect("literal address")),
         token_file: raw.admin.token_file.map(|p| cx.path(&p)),
     };
+    if let Some(l) = &raw.admin.listen
+        && !l.get_ref().ip().is_loopback()
+        && admin.token_file.is_none()
+    {
+        cx.err(
+            l,
+            "an admin listener outside loopback needs token_file: anyone who reaches it could drain endpoints",
+        );
+    }
     let zones_directory = cx.path(&raw.zones.get_ref().directory);
     let geoip = raw.geoip.map(|g| cx.path(&g.get_ref().database));
 

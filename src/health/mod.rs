@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Check;
+use crate::metrics::Metrics;
 use crate::snapshot::{Served, Snapshot};
 use drain::Drains;
 pub use publisher::DrainError;
@@ -121,11 +122,12 @@ pub enum DrainTarget {
 #[derive(Clone, Debug)]
 pub struct HealthHandle {
     tx: mpsc::Sender<Msg>,
+    metrics: Arc<Metrics>,
 }
 
 /// Probes every target in `keys` once, concurrently, and returns the trackers it leaves: the
 /// startup round, bounded by the longest timeout while there are fewer than MAX_IN_FLIGHT.
-async fn first_round(keys: &[TargetKey]) -> Vec<Tracker> {
+async fn first_round(keys: &[TargetKey], metrics: &Metrics) -> Vec<Tracker> {
     let clients = prober::Clients::for_targets(keys);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut set = tokio::task::JoinSet::new();
@@ -150,6 +152,7 @@ async fn first_round(keys: &[TargetKey]) -> Vec<Tracker> {
     while let Some(joined) = set.join_next().await {
         let Ok((i, r)) = joined else { continue };
         let key = &keys[i];
+        metrics.probe(&key.check.name, key.socket(), r.ok, r.latency, &r.detail);
         if !r.ok {
             tracing::warn!(endpoint = %key.socket(), check = %key.check.name, reason = %r.detail, "endpoint starts down");
         }
@@ -167,6 +170,7 @@ async fn first_round(keys: &[TargetKey]) -> Vec<Tracker> {
 /// snapshot, then keeps probing. Returns the snapshot cell the answer path reads.
 pub async fn start(
     served: Arc<Served>,
+    metrics: Arc<Metrics>,
     cancel: CancellationToken,
     tasks: &TaskTracker,
 ) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), String> {
@@ -176,11 +180,12 @@ pub async fn start(
         None => Drains::default(),
     };
     let plan = Plan::of(&served);
-    let trackers = first_round(&plan.targets).await;
+    let trackers = first_round(&plan.targets, &metrics).await;
     let state = Arc::new(ArcSwap::from_pointee(Snapshot::new(served.clone())));
     let (tx, rx) = mpsc::channel(4096);
     let mut p = publisher::Publisher::new(
         state.clone(),
+        metrics.clone(),
         served,
         plan,
         trackers,
@@ -193,7 +198,7 @@ pub async fn start(
     p.publish();
     p.start_probers();
     tasks.spawn(p.run(rx));
-    Ok((state, HealthHandle { tx }))
+    Ok((state, HealthHandle { tx, metrics }))
 }
 
 impl HealthHandle {
@@ -208,8 +213,11 @@ impl HealthHandle {
             .filter(|k| !known.contains(*k))
             .cloned()
             .collect();
-        let fresh: HashMap<TargetKey, Tracker> =
-            new.iter().cloned().zip(first_round(&new).await).collect();
+        let fresh: HashMap<TargetKey, Tracker> = new
+            .iter()
+            .cloned()
+            .zip(first_round(&new, &self.metrics).await)
+            .collect();
         let (done, wait) = oneshot::channel();
         let msg = Msg::Reload {
             served,

@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use super::drain::Drains;
 use super::tracker::Tracker;
 use super::{DrainTarget, MAX_IN_FLIGHT, Msg, Plan, TargetKey, prober};
+use crate::metrics::Metrics;
 use crate::policy::{EpHealth, State};
 use crate::snapshot::{EndpointStatus, Health, Served, Snapshot, Transition};
 
@@ -44,6 +45,7 @@ pub enum DrainError {
 
 pub(super) struct Publisher {
     state: Arc<ArcSwap<Snapshot>>,
+    metrics: Arc<Metrics>,
     served: Arc<Served>,
     plan: Plan,
     trackers: Vec<Tracker>,
@@ -65,6 +67,7 @@ impl Publisher {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         state: Arc<ArcSwap<Snapshot>>,
+        metrics: Arc<Metrics>,
         served: Arc<Served>,
         plan: Plan,
         trackers: Vec<Tracker>,
@@ -77,6 +80,7 @@ impl Publisher {
         let probers = cancel.child_token();
         Publisher {
             state,
+            metrics,
             served,
             plan,
             trackers,
@@ -146,6 +150,13 @@ impl Publisher {
                     return false;
                 };
                 tracing::debug!(endpoint = %key.socket(), check = %key.check.name, ok = result.ok, detail = %result.detail, "probe");
+                self.metrics.probe(
+                    &key.check.name,
+                    key.socket(),
+                    result.ok,
+                    result.latency,
+                    &result.detail,
+                );
                 let load_before = t.load;
                 let changed = t.observe(result, at, rise, fall).is_some();
                 // Loads feed least-loaded answers: publish them too.

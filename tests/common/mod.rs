@@ -54,6 +54,8 @@ pub struct TestServer {
     pub udp: SocketAddr,
     /// TCP address.
     pub tcp: SocketAddr,
+    /// Admin API address.
+    pub admin: SocketAddr,
     /// The server (None once shut down).
     pub server: Option<Server>,
     /// Directory holding gslb.toml and zones/.
@@ -95,13 +97,16 @@ pub async fn start_with(server_extra: &str, extra: &str, zones: &[(&str, &str)])
     let served = Served::load(&path)
         .unwrap_or_else(|e| panic!("test config rejected: {}", gslb::diag::Diagnostics(e)));
     let cfg = served.config.server.clone();
-    let bound = Bound::bind(&cfg.listen, cfg.threads).expect("bind");
+    let bound = Bound::bind(&cfg.listen, cfg.threads)
+        .and_then(|b| b.with_admin("127.0.0.1:0".parse().unwrap()))
+        .expect("bind");
     let server = Server::start(bound, Arc::new(served), &path)
         .await
         .expect("start");
     TestServer {
         udp: server.udp_addrs[0],
         tcp: server.tcp_addrs[0],
+        admin: server.admin_addr.expect("admin listening"),
         server: Some(server),
         dir,
     }

@@ -1,0 +1,214 @@
+//! The admin HTTP API (axum): status, explain, drain/undrain, reload, metrics, the status page.
+//!
+//! Owns: routes, bearer-token auth of mutating calls, and JSON errors (a message and a status,
+//! never a panic). Must not: change state except through `Control` (reload) and the health
+//! handle (drains), so the single-writer rule holds.
+
+mod page;
+mod prom;
+pub mod status;
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::health::DrainTarget;
+use crate::server::Control;
+
+#[derive(Clone)]
+struct App {
+    control: Arc<Control>,
+    token: Option<Arc<str>>,
+}
+
+/// Reads the bearer token from `token_file` (surrounding whitespace trimmed).
+pub fn read_token(path: &Path) -> Result<Arc<str>, String> {
+    let t = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read admin token_file {}: {e}", path.display()))?;
+    let t = t.trim();
+    if t.is_empty() {
+        return Err(format!("admin token_file {} is empty", path.display()));
+    }
+    Ok(t.into())
+}
+
+/// A JSON error response.
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Serves the admin API on `listener` until `cancel` fires.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    control: Arc<Control>,
+    token: Option<Arc<str>>,
+    cancel: CancellationToken,
+) {
+    let app = App { control, token };
+    let mutating = Router::new()
+        .route("/v1/endpoints/{address}/{action}", post(drain_endpoint))
+        .route("/v1/datacenters/{name}/{action}", post(drain_datacenter))
+        .route("/v1/reload", post(reload))
+        .route_layer(middleware::from_fn_with_state(app.clone(), auth));
+    let router = Router::new()
+        .route("/", get(|| async { Html(page::INDEX) }))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/status", get(status_json))
+        .route("/v1/explain", get(explain))
+        .merge(mutating)
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint of the admin API") })
+        .with_state(app);
+    let r = axum::serve(listener, router)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await;
+    if let Err(e) = r {
+        tracing::error!(error = %e, "admin API stopped");
+    }
+}
+
+/// Compares in time independent of where the strings differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn auth(State(app): State<App>, headers: HeaderMap, req: Request, next: Next) -> Response {
+    if let Some(token) = &app.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !same(given.trim().as_bytes(), token.as_bytes()) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "this call needs Authorization: Bearer <token>",
+            );
+        }
+    }
+    next.run(req).await
+}
+
+async fn metrics(State(app): State<App>) -> Response {
+    let body = prom::render(&app.control);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn status_json(State(app): State<App>) -> Response {
+    let snap = app.control.state.load_full();
+    Json(status::status(&snap, &app.control)).into_response()
+}
+
+/// Query of `/v1/explain`.
+#[derive(Debug, Deserialize)]
+pub struct ExplainQuery {
+    /// Balanced name.
+    pub name: String,
+    /// A or AAAA (default A).
+    #[serde(rename = "type")]
+    pub qtype: Option<String>,
+    /// Client address, or network as `addr/len` (as if sent in ECS).
+    pub client: Option<String>,
+    /// Comma-separated endpoint addresses or data center names to treat as down.
+    pub assume_down: Option<String>,
+}
+
+async fn explain(State(app): State<App>, Query(q): Query<ExplainQuery>) -> Response {
+    let snap = app.control.state.load_full();
+    match status::explain(&snap, &q) {
+        Ok(v) => Json(v).into_response(),
+        Err((code, msg)) => error(code, msg),
+    }
+}
+
+fn action(a: &str) -> Option<bool> {
+    match a {
+        "drain" => Some(true),
+        "undrain" => Some(false),
+        _ => None,
+    }
+}
+
+fn unknown_action(a: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!("unknown action {a:?}: use drain or undrain"),
+    )
+}
+
+async fn drain(app: &App, what: DrainTarget, drained: bool) -> Response {
+    use crate::health::DrainError;
+    let label = match &what {
+        DrainTarget::Endpoint(a) => format!("endpoint {a}"),
+        DrainTarget::Datacenter(d) => format!("datacenter {d}"),
+    };
+    match app.control.health.drain(what, drained).await {
+        Ok(()) => Json(json!({ "ok": true, "target": label, "drained": drained })).into_response(),
+        Err(e @ (DrainError::UnknownEndpoint(_) | DrainError::UnknownDatacenter(_))) => {
+            error(StatusCode::NOT_FOUND, e.to_string())
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn drain_endpoint(
+    State(app): State<App>,
+    UrlPath((address, act)): UrlPath<(String, String)>,
+) -> Response {
+    let Some(drained) = action(&act) else {
+        return unknown_action(&act);
+    };
+    let Ok(addr) = address.parse::<IpAddr>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("{address:?} is not an IP address"),
+        );
+    };
+    drain(&app, DrainTarget::Endpoint(addr), drained).await
+}
+
+async fn drain_datacenter(
+    State(app): State<App>,
+    UrlPath((name, act)): UrlPath<(String, String)>,
+) -> Response {
+    let Some(drained) = action(&act) else {
+        return unknown_action(&act);
+    };
+    drain(&app, DrainTarget::Datacenter(name), drained).await
+}
+
+async fn reload(State(app): State<App>) -> Response {
+    match app.control.reload().await {
+        Ok(()) => Json(json!({
+            "ok": true,
+            "generation": app.control.reloads.generation.load(std::sync::atomic::Ordering::Relaxed),
+        }))
+        .into_response(),
+        Err(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "ok": false,
+                "error": "the new configuration was rejected; the running one stays",
+                "errors": errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            })),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,200 @@
+//! `/metrics`: Prometheus text format (version 0.0.4), written by hand from our counters.
+//!
+//! Labels come from configuration only (balanced names, endpoint addresses, data centers, check
+//! names), never from clients, so the series count is bounded by the config.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use crate::config::WhenAllDown;
+use crate::metrics::LATENCY_BUCKETS;
+use crate::policy::State;
+use crate::server::Control;
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn head(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Renders every metric.
+pub fn render(control: &Control) -> String {
+    let mut out = String::with_capacity(8192);
+    control.metrics.render(&mut out);
+    let snap = control.state.load_full();
+    let served = &snap.served;
+
+    head(
+        &mut out,
+        "gslb_balance_answers_total",
+        "counter",
+        "Addresses answered per balanced name and endpoint (\"fallback\" for fallback addresses); reset by a reload.",
+    );
+    for (bi, b) in served.balances.iter().enumerate() {
+        let n = esc(&b.cfg.name);
+        for (ei, e) in b.cfg.endpoints.iter().enumerate() {
+            let v = served.answered[bi][ei].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "gslb_balance_answers_total{{name=\"{n}\",endpoint=\"{}\",datacenter=\"{}\"}} {v}",
+                e.address,
+                esc(&b.dc_names[ei])
+            );
+        }
+        let fb = served.answered[bi][b.cfg.endpoints.len()].load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "gslb_balance_answers_total{{name=\"{n}\",endpoint=\"fallback\",datacenter=\"\"}} {fb}"
+        );
+    }
+
+    head(
+        &mut out,
+        "gslb_endpoint_state",
+        "gauge",
+        "1 for the state each endpoint of each balanced name is in (up, down, drained).",
+    );
+    for (bi, b) in served.balances.iter().enumerate() {
+        let n = esc(&b.cfg.name);
+        for (ei, e) in b.cfg.endpoints.iter().enumerate() {
+            let cur = snap
+                .health
+                .balances
+                .get(bi)
+                .and_then(|r| r.get(ei))
+                .map_or(State::Up, |h| h.state);
+            for s in [State::Up, State::Down, State::Drained] {
+                let _ = writeln!(
+                    out,
+                    "gslb_endpoint_state{{name=\"{n}\",endpoint=\"{}\",datacenter=\"{}\",state=\"{}\"}} {}",
+                    e.address,
+                    esc(&b.dc_names[ei]),
+                    s.as_str(),
+                    u8::from(cur == s)
+                );
+            }
+        }
+    }
+
+    head(
+        &mut out,
+        "gslb_balance_failing_open",
+        "gauge",
+        "1 while every endpoint of a balanced name is down and it answers as if all were up.",
+    );
+    for (bi, b) in served.balances.iter().enumerate() {
+        let up = snap
+            .health
+            .balances
+            .get(bi)
+            .is_none_or(|r| r.iter().any(|h| h.state == State::Up));
+        let open = !up && b.cfg.when_all_down == WhenAllDown::All;
+        let _ = writeln!(
+            out,
+            "gslb_balance_failing_open{{name=\"{}\"}} {}",
+            esc(&b.cfg.name),
+            u8::from(open)
+        );
+    }
+
+    let stats = control.metrics.probe_stats();
+    head(
+        &mut out,
+        "gslb_check_duration_seconds",
+        "histogram",
+        "Health check latency per check and probed address.",
+    );
+    for ((check, target), s) in &stats {
+        let l = format!("check=\"{}\",target=\"{target}\"", esc(check));
+        let mut cum = 0;
+        for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
+            cum += s.buckets[i];
+            let _ = writeln!(
+                out,
+                "gslb_check_duration_seconds_bucket{{{l},le=\"{b}\"}} {cum}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "gslb_check_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}",
+            s.count
+        );
+        let _ = writeln!(out, "gslb_check_duration_seconds_sum{{{l}}} {}", s.sum);
+        let _ = writeln!(out, "gslb_check_duration_seconds_count{{{l}}} {}", s.count);
+    }
+    head(
+        &mut out,
+        "gslb_check_failures_total",
+        "counter",
+        "Failed health checks by reason (refused, timeout, status, tls, content, other).",
+    );
+    for ((check, target), s) in &stats {
+        for (reason, v) in &s.failures {
+            let _ = writeln!(
+                out,
+                "gslb_check_failures_total{{check=\"{}\",target=\"{target}\",reason=\"{reason}\"}} {v}",
+                esc(check)
+            );
+        }
+    }
+
+    head(
+        &mut out,
+        "gslb_config_generation",
+        "gauge",
+        "Configuration generation: 1 at start, +1 per successful reload.",
+    );
+    let _ = writeln!(
+        out,
+        "gslb_config_generation {}",
+        control.reloads.generation.load(Ordering::Relaxed)
+    );
+    head(
+        &mut out,
+        "gslb_config_last_reload_success",
+        "gauge",
+        "1 if the last reload succeeded (or none was tried).",
+    );
+    let _ = writeln!(
+        out,
+        "gslb_config_last_reload_success {}",
+        u8::from(control.reloads.last_ok.load(Ordering::Relaxed))
+    );
+    head(
+        &mut out,
+        "gslb_config_reload_failures_total",
+        "counter",
+        "Reloads rejected because the new configuration or a zone had errors.",
+    );
+    let _ = writeln!(
+        out,
+        "gslb_config_reload_failures_total {}",
+        control.reloads.failures.load(Ordering::Relaxed)
+    );
+    head(
+        &mut out,
+        "gslb_health_generation",
+        "gauge",
+        "Health snapshot generation (increases with every published change).",
+    );
+    let _ = writeln!(out, "gslb_health_generation {}", snap.health.generation);
+    head(
+        &mut out,
+        "gslb_zone_serial",
+        "gauge",
+        "SOA serial of each zone served.",
+    );
+    for z in snap.served.zones.iter() {
+        let _ = writeln!(
+            out,
+            "gslb_zone_serial{{zone=\"{}\"}} {}",
+            esc(&crate::dns::name::display(&z.origin)),
+            z.serial
+        );
+    }
+    out
+}

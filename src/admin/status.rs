@@ -1,0 +1,295 @@
+//! The JSON the admin API returns: status of everything, and the explain trace with health.
+//!
+//! Owns: the shape of `/v1/status` and `/v1/explain` (documented in docs/admin-api.md).
+//! Must not: mutate anything; it reads one snapshot.
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::ExplainQuery;
+use crate::dns::name::display;
+use crate::dns::wire::ClientSubnet;
+use crate::policy::trace::explain as trace;
+use crate::policy::{Client, EpHealth, State};
+use crate::server::Control;
+use crate::snapshot::{EndpointStatus, Snapshot};
+
+/// RFC 3339 UTC time, to the second.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn endpoint_health(s: Option<&EndpointStatus>) -> Value {
+    let Some(s) = s else { return json!({}) };
+    json!({
+        "since": rfc3339(s.since),
+        "since_seconds": SystemTime::now().duration_since(s.since).map_or(0, |d| d.as_secs()),
+        "check": s.check,
+        "probe": s.probe.map(|p| p.to_string()),
+        "last_check": s.last.as_ref().map(|r| json!({
+            "ok": r.ok,
+            "result": r.detail,
+            "latency_ms": (r.latency * 1000.0 * 10.0).round() / 10.0,
+            "at": s.last_at.map(rfc3339),
+        })),
+    })
+}
+
+/// Everything `/v1/status` shows.
+pub fn status(snap: &Snapshot, control: &Control) -> Value {
+    let served = &snap.served;
+    let h = &snap.health;
+    let balanced: Vec<Value> = served
+        .balances
+        .iter()
+        .enumerate()
+        .map(|(bi, b)| {
+            let rows = h.balances.get(bi);
+            let up = rows.map_or(0, |r| r.iter().filter(|e| e.state == State::Up).count());
+            let endpoints: Vec<Value> = b
+                .cfg
+                .endpoints
+                .iter()
+                .enumerate()
+                .map(|(ei, e)| {
+                    let eh = rows
+                        .and_then(|r| r.get(ei))
+                        .copied()
+                        .unwrap_or(EpHealth::UP);
+                    let mut v = json!({
+                        "address": e.address,
+                        "datacenter": b.dc_names[ei],
+                        "priority": e.priority,
+                        "weight": e.weight,
+                        "state": eh.state.as_str(),
+                        "load": eh.load,
+                    });
+                    if let (Value::Object(m), Value::Object(x)) = (
+                        &mut v,
+                        endpoint_health(h.status.get(bi).and_then(|r| r.get(ei))),
+                    ) {
+                        m.extend(x);
+                    }
+                    v
+                })
+                .collect();
+            json!({
+                "name": b.cfg.name,
+                "policy": b.cfg.policy.to_string(),
+                "ttl": b.cfg.ttl,
+                "answers": b.cfg.answers,
+                "when_all_down": format!("{:?}", b.cfg.when_all_down).to_lowercase(),
+                "endpoints_up": up,
+                "failing_open": up == 0 && b.cfg.when_all_down == crate::config::WhenAllDown::All,
+                "endpoints": endpoints,
+            })
+        })
+        .collect();
+    let datacenters: Vec<Value> = served
+        .config
+        .datacenters
+        .iter()
+        .map(|d| {
+            let mut total = 0;
+            let mut up = 0;
+            let mut drained = 0;
+            for (bi, b) in served.balances.iter().enumerate() {
+                for (ei, name) in b.dc_names.iter().enumerate() {
+                    if *name == d.name {
+                        total += 1;
+                        match h.balances.get(bi).and_then(|r| r.get(ei)).map(|e| e.state) {
+                            Some(State::Down) => {}
+                            Some(State::Drained) => drained += 1,
+                            _ => up += 1,
+                        }
+                    }
+                }
+            }
+            json!({ "name": d.name, "endpoints": total, "up": up, "drained": drained,
+                    "networks": d.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>() })
+        })
+        .collect();
+    let transitions: Vec<Value> = h
+        .transitions
+        .iter()
+        .rev()
+        .map(|t| {
+            json!({
+                "at": rfc3339(t.at),
+                "endpoint": t.endpoint,
+                "datacenter": t.datacenter,
+                "from": t.from.as_str(),
+                "to": t.to.as_str(),
+                "reason": t.reason,
+            })
+        })
+        .collect();
+    json!({
+        "config_generation": control.reloads.generation.load(Ordering::Relaxed),
+        "last_reload_ok": control.reloads.last_ok.load(Ordering::Relaxed),
+        "health_generation": h.generation,
+        "zones": served.zones.iter().map(|z| json!({
+            "origin": display(&z.origin),
+            "serial": z.serial,
+            "names": z.len(),
+            "file": z.file.display().to_string(),
+        })).collect::<Vec<_>>(),
+        "datacenters": datacenters,
+        "balanced": balanced,
+        "transitions": transitions,
+    })
+}
+
+/// Parses `addr` (resolver address) or `addr/len` (as if sent in ECS).
+pub fn parse_client(s: &str) -> Result<Client, String> {
+    match s.split_once('/') {
+        None => {
+            let a: IpAddr = s
+                .parse()
+                .map_err(|_| format!("client {s:?} is not an IP address"))?;
+            Ok(Client::new(a, None))
+        }
+        Some((a, l)) => {
+            let a: IpAddr = a
+                .parse()
+                .map_err(|_| format!("client {s:?} is not an IP network"))?;
+            let l: u8 = l
+                .parse()
+                .map_err(|_| format!("client {s:?} has a bad prefix length"))?;
+            let max = if a.is_ipv4() { 32 } else { 128 };
+            if l > max {
+                return Err(format!("client {s:?}: prefix longer than {max}"));
+            }
+            let net = ipnet::IpNet::new(a, l).map_err(|e| e.to_string())?.trunc();
+            Ok(Client::new(
+                a,
+                Some(ClientSubnet {
+                    addr: net.network(),
+                    source_prefix: l,
+                }),
+            ))
+        }
+    }
+}
+
+/// What `/v1/explain` returns: the decision trace plus each endpoint's health detail.
+pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Value, (StatusCode, String)> {
+    let Some(bi) = snap.balance_index(&q.name) else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("{} is not a balanced name", q.name),
+        ));
+    };
+    let b = &snap.served.balances[bi];
+    let v4 = match q.qtype.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("A") => true,
+        Some("AAAA") => false,
+        Some(t) => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("type {t:?}: use A or AAAA"),
+            ));
+        }
+    };
+    let client = parse_client(q.client.as_deref().unwrap_or("127.0.0.1"))
+        .map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+    let mut health: Vec<EpHealth> = snap
+        .health
+        .balances
+        .get(bi)
+        .cloned()
+        .unwrap_or_else(|| vec![EpHealth::UP; b.cfg.endpoints.len()]);
+    let mut assumed = Vec::new();
+    for what in q
+        .assume_down
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let addr = what.parse::<IpAddr>().ok();
+        let mut hit = false;
+        for (i, e) in b.cfg.endpoints.iter().enumerate() {
+            if Some(e.address) == addr || b.dc_names[i] == what {
+                health[i].state = State::Down;
+                hit = true;
+            }
+        }
+        if !hit {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "assume_down {what:?} is neither an endpoint nor a data center of {}",
+                    b.cfg.name
+                ),
+            ));
+        }
+        assumed.push(what.to_string());
+    }
+    let t = trace(b, v4, &client, &health);
+    let mut v =
+        serde_json::to_value(&t).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if let Some(Value::Array(eps)) = v.get_mut("endpoints") {
+        for (i, e) in eps.iter_mut().enumerate() {
+            if let (Value::Object(m), Value::Object(x)) = (
+                e,
+                endpoint_health(snap.health.status.get(bi).and_then(|r| r.get(i))),
+            ) {
+                m.extend(x);
+            }
+        }
+    }
+    if let Value::Object(m) = &mut v {
+        m.insert("assumed_down".into(), json!(assumed));
+        m.insert("health_generation".into(), json!(snap.health.generation));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_437_296);
+        assert_eq!(rfc3339(t), "2026-11-23T12:34:56Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn clients_parse_as_address_or_network() {
+        let c = parse_client("203.0.113.7").unwrap();
+        assert!(!c.from_ecs);
+        let c = parse_client("203.0.113.7/24").unwrap();
+        assert!(c.from_ecs);
+        assert_eq!(c.addr.to_string(), "203.0.113.0");
+        assert!(parse_client("nope").is_err());
+        assert!(parse_client("10.0.0.0/33").is_err());
+    }
+}
