@@ -1,0 +1,99 @@
+//! The in-process answer path: one query's bytes in, the response's bytes out, from a snapshot,
+//! for each kind of answer the peer benchmark measures (static, balanced all, balanced weighted,
+//! NXDOMAIN) plus NODATA, in a zone of 100,000 names so misses show whether they scale with the
+//! zone (they must not: NXDOMAIN and NODATA within 2x of a positive answer).
+//!
+//! Run: `cargo bench --bench answer`.
+
+use std::hint::black_box;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gslb::dns::handler::{Transport, handle};
+use gslb::snapshot::{Served, Snapshot};
+
+const NAMES: usize = 100_000;
+
+fn setup() -> (tempfile::TempDir, Snapshot) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("zones")).unwrap();
+    let mut z = String::from(
+        "$ORIGIN bench.example.\n$TTL 300\n@ SOA ns1 h 1 3600 600 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n",
+    );
+    for i in 0..NAMES {
+        z.push_str(&format!(
+            "host{i} A 10.{}.{}.{}\n",
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255
+        ));
+    }
+    std::fs::write(dir.path().join("zones/bench.example.zone"), z).unwrap();
+    let cfg = r#"[server]
+listen = ["127.0.0.1:0"]
+[zones]
+directory = "zones"
+[datacenters.a]
+[datacenters.b]
+[datacenters.c]
+[[balance]]
+name = "app.bench.example"
+policy = "all"
+answers = 3
+endpoints = [
+  { address = "192.0.2.11", datacenter = "a" },
+  { address = "192.0.2.12", datacenter = "b" },
+  { address = "192.0.2.13", datacenter = "c" },
+]
+[[balance]]
+name = "wapp.bench.example"
+policy = "weighted"
+endpoints = [
+  { address = "192.0.2.11", datacenter = "a", weight = 30 },
+  { address = "192.0.2.12", datacenter = "b", weight = 20 },
+  { address = "192.0.2.13", datacenter = "c", weight = 10 },
+]
+"#;
+    std::fs::write(dir.path().join("gslb.toml"), cfg).unwrap();
+    let served = Served::load(&dir.path().join("gslb.toml")).unwrap();
+    (dir, Snapshot::new(Arc::new(served)))
+}
+
+/// A query for `name` (dotted, absolute) and `qtype`, with EDNS (payload 1232) as dnsperf sends.
+fn packet(name: &str, qtype: u16) -> Vec<u8> {
+    let mut p = vec![0xab, 0xcd, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 1];
+    for l in name.trim_end_matches('.').split('.') {
+        p.push(l.len() as u8);
+        p.extend_from_slice(l.as_bytes());
+    }
+    p.push(0);
+    p.extend_from_slice(&qtype.to_be_bytes());
+    p.extend_from_slice(&1u16.to_be_bytes());
+    p.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    p
+}
+
+fn bench(c: &mut Criterion) {
+    let (_dir, snap) = setup();
+    let peer: IpAddr = "127.0.0.1".parse().unwrap();
+    let cases = [
+        ("static", packet("host54321.bench.example.", 1)),
+        ("balanced-all", packet("app.bench.example.", 1)),
+        ("balanced-weighted", packet("wapp.bench.example.", 1)),
+        ("nxdomain", packet("nope54321.bench.example.", 1)),
+        ("nodata", packet("host54321.bench.example.", 16)),
+    ];
+    let mut out = Vec::with_capacity(4096);
+    let mut g = c.benchmark_group("answer");
+    for (name, p) in &cases {
+        assert!(handle(&snap, p, peer, Transport::Udp, &mut out).is_some());
+        g.bench_function(*name, |b| {
+            b.iter(|| handle(&snap, black_box(p), peer, Transport::Udp, &mut out))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
