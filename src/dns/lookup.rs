@@ -173,7 +173,10 @@ pub fn resolve(
             }
             Found::Node(node) => node,
         };
+        // RFC 1034 §4.3.2 step 3a: a CNAME is followed unless QTYPE matches it, and ANY
+        // matches every type (RFC 8482 §4.2 then answers with that one RRset).
         if qtype != rtype::CNAME
+            && qtype != rtype::ANY
             && let Some(cname) = node.get(rtype::CNAME)
         {
             if !write_set(w, Section::Answer, owner, cname) {

@@ -1,9 +1,11 @@
 //! Reading zone files (RFC 1035 §5) from the zones directory into `Zone`s.
 //!
-//! Owns: which files are zones, each file's origin, and turning every parse or content error into
-//! a `file:line:col` diagnostic. hickory-proto's parser reads the text ($ORIGIN, $TTL, $INCLUDE,
+//! Owns: which files are zones, each file's origin, `$INCLUDE`, and turning every parse or content
+//! error into a `file:line:col` diagnostic. hickory-proto's parser reads the text ($ORIGIN, $TTL,
 //! relative names); it reports no positions, so on failure we find the first entry that breaks
 //! it by parsing ever longer prefixes of the file (a binary search over entry boundaries).
+//! `$INCLUDE` is expanded here rather than by hickory, which lets an `$ORIGIN` in the included
+//! file leak into the including one and rejects the origin argument (RFC 1035 §5.1).
 //! Must not: decide answers.
 
 use std::fs;
@@ -95,34 +97,143 @@ pub fn load_file(path: &Path) -> Result<Zone, Vec<Diagnostic>> {
         )]
     })?;
     let origin = origin_from_file_name(path);
-    let parsed = Parser::new(text.as_str(), Some(path.to_path_buf()), origin.clone()).parse();
+    let mut ex = Expanded::default();
+    expand(path, &text, origin.as_ref(), 0, &mut ex).map_err(|d| vec![d])?;
+    let text = ex.text.as_str();
+    let parsed = Parser::new(text, Some(path.to_path_buf()), origin.clone()).parse();
     let records = match parsed {
         Ok((_, sets)) => sets
             .into_values()
             .flat_map(|s| s.records_without_rrsigs().cloned().collect::<Vec<_>>())
             .collect::<Vec<_>>(),
         Err(e) => {
-            let entries = split_entries(&text);
-            let line = first_failing_entry(&text, &entries, path, origin.as_ref())
-                .map_or(0, |i| entries[i].line);
-            return Err(vec![Diagnostic::new(path, line, 1, e.to_string())]);
+            let entries = split_entries(text);
+            let (file, line) = first_failing_entry(text, &entries, path, origin.as_ref())
+                .map_or((path, 0), |i| ex.source(path, entries[i].line));
+            return Err(vec![Diagnostic::new(file, line, 1, e.to_string())]);
         }
     };
     Zone::build(path.to_path_buf(), records).map_err(|problems| {
         problems
             .into_iter()
-            .map(|p| locate_problem(path, &text, origin.as_ref(), p))
+            .map(|p| locate_problem(path, &ex, origin.as_ref(), p))
             .collect()
     })
 }
 
-fn locate_problem(path: &Path, text: &str, origin: Option<&Name>, p: ZoneProblem) -> Diagnostic {
-    let line = p
+fn locate_problem(path: &Path, ex: &Expanded, origin: Option<&Name>, p: ZoneProblem) -> Diagnostic {
+    let (file, line) = p
         .owner
         .as_deref()
-        .and_then(|o| find_owner_line(text, origin, o))
-        .unwrap_or(1);
-    Diagnostic::new(path, line, 1, p.message)
+        .and_then(|o| find_owner_line(&ex.text, origin, o))
+        .map_or((path, 1), |l| ex.source(path, l));
+    Diagnostic::new(file, line, 1, p.message)
+}
+
+/// Most nested `$INCLUDE`s (a file that includes itself would otherwise never end).
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// Zone text with every `$INCLUDE` replaced by the text of the file it names, and the file and
+/// line each of its lines came from, so diagnostics point into the right file.
+#[derive(Debug, Default)]
+struct Expanded {
+    text: String,
+    /// Every file read, the zone file first.
+    files: Vec<PathBuf>,
+    /// For line `n` (from 1) of `text`, entry `n - 1`: its file (index into `files`) and line.
+    lines: Vec<(usize, usize)>,
+}
+
+impl Expanded {
+    /// Appends `chunk` of file `file` (an index into `files`), whose first line is `first`.
+    fn push(&mut self, chunk: &str, file: usize, first: usize) {
+        for (i, l) in chunk.split_inclusive('\n').enumerate() {
+            self.text.push_str(l);
+            if !l.ends_with('\n') {
+                self.text.push('\n');
+            }
+            self.lines.push((file, first + i));
+        }
+    }
+
+    /// Where line `line` of the expanded text came from.
+    fn source<'a>(&'a self, root: &'a Path, line: usize) -> (&'a Path, usize) {
+        match line.checked_sub(1).and_then(|i| self.lines.get(i)) {
+            Some(&(f, l)) => (&self.files[f], l),
+            None => (root, line),
+        }
+    }
+}
+
+/// Expands the `$INCLUDE` entries of `text` (the content of `path`, read under `origin`) into
+/// `out`. RFC 1035 §5.1: the included file is read under the origin given as the directive's
+/// second argument, else the current one, and whatever `$ORIGIN` it sets does not change the
+/// origin of the including file, which is restored after it. Relative file names are relative
+/// to the including file's directory.
+fn expand(
+    path: &Path,
+    text: &str,
+    origin: Option<&Name>,
+    depth: usize,
+    out: &mut Expanded,
+) -> Result<(), Diagnostic> {
+    let me = out.files.len();
+    out.files.push(path.to_path_buf());
+    let mut cur = origin.cloned();
+    let mut copied = 0;
+    for e in split_entries(text) {
+        let Some(first) = e.owner.as_deref() else {
+            continue;
+        };
+        if first.eq_ignore_ascii_case("$ORIGIN") {
+            // As hickory reads it; a bad name is reported by the parser.
+            cur = e.arg.as_deref().and_then(|a| Name::parse(a, None).ok());
+            continue;
+        }
+        if !first.eq_ignore_ascii_case("$INCLUDE") {
+            continue;
+        }
+        out.push(&text[copied..e.start], me, line_at(text, copied));
+        copied = e.end.min(text.len());
+        let here = |m: String| Diagnostic::new(path, e.line, 1, m);
+        if depth >= MAX_INCLUDE_DEPTH {
+            return Err(here(format!(
+                "$INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)"
+            )));
+        }
+        let Some(file) = e.arg.as_deref() else {
+            return Err(here("$INCLUDE needs a file name".into()));
+        };
+        let file = path.parent().unwrap_or(Path::new(".")).join(file);
+        let included = fs::read_to_string(&file)
+            .map_err(|err| here(format!("cannot read {}: {err}", file.display())))?;
+        let inner = match e.arg2.as_deref() {
+            None => cur.clone(),
+            Some(o) => {
+                let mut n = Name::parse(o, cur.as_ref())
+                    .map_err(|err| here(format!("bad origin {o} for $INCLUDE: {err}")))?;
+                n.set_fqdn(true);
+                Some(n)
+            }
+        };
+        if let Some(o) = &inner {
+            out.push(&format!("$ORIGIN {}", o.to_ascii()), me, e.line);
+        }
+        expand(&file, &included, inner.as_ref(), depth + 1, out)?;
+        if let Some(o) = &cur {
+            out.push(&format!("$ORIGIN {}", o.to_ascii()), me, e.line);
+        }
+    }
+    out.push(&text[copied..], me, line_at(text, copied));
+    Ok(())
+}
+
+/// The line (from 1) that byte `offset` of `text` is on.
+fn line_at(text: &str, offset: usize) -> usize {
+    1 + text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }
 
 /// One entry of a zone file: a directive or a record, possibly spanning lines in parentheses.
@@ -130,12 +241,16 @@ fn locate_problem(path: &Path, text: &str, origin: Option<&Name>, p: ZoneProblem
 struct Entry {
     /// Line it starts on, from 1.
     line: usize,
+    /// Byte offset of the start of that line.
+    start: usize,
     /// Byte offset just past it (after its newline).
     end: usize,
     /// Its first token, when the line does not start with a blank.
     owner: Option<String>,
     /// Its second token (the argument of a `$` directive).
     arg: Option<String>,
+    /// Its third token (the origin argument of `$INCLUDE`).
+    arg2: Option<String>,
 }
 
 /// Splits zone text into entries, honouring comments, quotes, escapes and parentheses.
@@ -146,6 +261,7 @@ fn split_entries(text: &str) -> Vec<Entry> {
     let mut line = 1;
     while i < b.len() {
         let start_line = line;
+        let start = i;
         let blank_start = b[i] == b' ' || b[i] == b'\t';
         let mut depth = 0usize;
         let mut tokens: Vec<String> = Vec::new();
@@ -214,16 +330,18 @@ fn split_entries(text: &str) -> Vec<Entry> {
         }
         if has_content || !tokens.is_empty() {
             let mut it = tokens.into_iter();
-            let (owner, arg) = if blank_start {
-                (None, None)
+            let (owner, arg, arg2) = if blank_start {
+                (None, None, None)
             } else {
-                (it.next(), it.next())
+                (it.next(), it.next(), it.next())
             };
             out.push(Entry {
                 line: start_line,
+                start,
                 end: i,
                 owner,
                 arg,
+                arg2,
             });
         }
     }
@@ -363,6 +481,78 @@ mod tests {
         assert!(load_file(&p).unwrap_err()[0].message.contains("no SOA"));
         let p = write(d.path(), "example.zone", "$TTL 60\n@ SOA ns h 1 2 3 4 5\n");
         assert!(load_file(&p).unwrap_err()[0].message.contains("no NS"));
+    }
+
+    fn has(z: &Zone, name: &str) -> bool {
+        let key = super::super::name::key_of(&Name::from_str(name).unwrap());
+        z.node(&key).is_some_and(|n| !n.rrsets.is_empty())
+    }
+
+    #[test]
+    fn includes_keep_the_including_files_origin() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("parts")).unwrap();
+        write(
+            d.path(),
+            "parts/a.inc",
+            "$ORIGIN a.example.\nx A 192.0.2.1\n",
+        );
+        write(d.path(), "parts/b.inc", "@ TXT \"b\"\ny A 192.0.2.2\n");
+        write(d.path(), "parts/c.inc", "$INCLUDE a.inc\nz A 192.0.2.3\n");
+        let p = write(
+            d.path(),
+            "example.zone",
+            "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n$INCLUDE parts/a.inc\nns A 192.0.2.9\n\
+             $INCLUDE parts/b.inc b\n$INCLUDE parts/c.inc c.example.\nafter A 192.0.2.4\n",
+        );
+        let z = load_file(&p).unwrap();
+        for n in ["ns.example.", "after.example.", "x.a.example."] {
+            assert!(has(&z, n), "{n}");
+        }
+        for n in ["b.example.", "y.b.example.", "z.c.example.", "x.a.example."] {
+            assert!(has(&z, n), "{n}");
+        }
+        for leaked in [
+            "ns.a.example.",
+            "b.a.example.",
+            "after.a.example.",
+            "after.c.example.",
+        ] {
+            assert!(!has(&z, leaked), "{leaked}");
+        }
+    }
+
+    #[test]
+    fn errors_in_included_files_name_that_file() {
+        let d = tempfile::tempdir().unwrap();
+        let inc = write(d.path(), "hosts.inc", "ok A 192.0.2.1\nbad A 192.0.2.300\n");
+        let p = write(
+            d.path(),
+            "example.zone",
+            "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n$INCLUDE hosts.inc\nns A 192.0.2.9\n",
+        );
+        let e = load_file(&p).unwrap_err();
+        assert_eq!(
+            (e[0].file.as_path(), e[0].line),
+            (inc.as_path(), 2),
+            "{}",
+            e[0]
+        );
+        let p = write(
+            d.path(),
+            "example.zone",
+            "$TTL 60\n\n$INCLUDE missing.inc\n",
+        );
+        let e = load_file(&p).unwrap_err();
+        assert_eq!(
+            (e[0].file.as_path(), e[0].line),
+            (p.as_path(), 3),
+            "{}",
+            e[0]
+        );
+        write(d.path(), "self.inc", "$INCLUDE self.inc\n");
+        let p = write(d.path(), "example.zone", "$INCLUDE self.inc\n");
+        assert!(load_file(&p).unwrap_err()[0].message.contains("nested"));
     }
 
     #[test]

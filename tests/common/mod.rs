@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use gslb::server::{Bound, Server};
 use gslb::snapshot::Served;
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tempfile::TempDir;
@@ -86,9 +86,7 @@ impl TestServer {
 pub async fn start_with(server_extra: &str, extra: &str, zones: &[(&str, &str)]) -> TestServer {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("zones")).unwrap();
-    for (name, text) in zones {
-        std::fs::write(dir.path().join("zones").join(name), text).unwrap();
-    }
+    write_zone_files(&dir.path().join("zones"), zones);
     let config = format!(
         "[server]\nlisten = [\"127.0.0.1:0\"]\nthreads = 1\n{server_extra}\n[zones]\ndirectory = \"zones\"\n{extra}\n"
     );
@@ -241,6 +239,175 @@ pub fn section(records: &[Record]) -> Vec<(String, RecordType, u32, DNSClass)> {
         .iter()
         .map(|r| (r.name.to_ascii(), r.record_type(), r.ttl, r.dns_class))
         .collect()
+}
+
+/// Writes zone files under `zones_dir`; a name may hold `/` to put a file in a subdirectory
+/// (for `$INCLUDE`d pieces, which the loader does not read as zones of their own).
+pub fn write_zone_files(zones_dir: &std::path::Path, zones: &[(&str, &str)]) {
+    for (name, text) in zones {
+        let path = zones_dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// Header flag bits (RFC 1035 §4.1.1), for raw packets.
+pub mod flag {
+    pub const QR: u16 = 0x8000;
+    pub const AA: u16 = 0x0400;
+    pub const TC: u16 = 0x0200;
+    pub const RD: u16 = 0x0100;
+    pub const RA: u16 = 0x0080;
+}
+
+/// The wire form of a presentation name, letter case kept (`"www.example.com."`).
+pub fn wire_name(name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+    out
+}
+
+/// A raw query: header with `flags` (opcode included), one question per `(name, qtype, qclass)`.
+pub fn raw_query(id: u16, flags: u16, questions: &[(&str, u16, u16)]) -> Vec<u8> {
+    let mut p = Vec::new();
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&flags.to_be_bytes());
+    p.extend_from_slice(&(questions.len() as u16).to_be_bytes());
+    p.extend_from_slice(&[0; 6]);
+    for (name, qtype, qclass) in questions {
+        p.extend_from_slice(&wire_name(name));
+        p.extend_from_slice(&qtype.to_be_bytes());
+        p.extend_from_slice(&qclass.to_be_bytes());
+    }
+    p
+}
+
+/// An OPT pseudo-record (RFC 6891 §6.1.2) with `(code, data)` options.
+pub fn raw_opt(payload: u16, version: u8, dnssec_ok: bool, options: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut rdata = Vec::new();
+    for (code, data) in options {
+        rdata.extend_from_slice(&code.to_be_bytes());
+        rdata.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        rdata.extend_from_slice(data);
+    }
+    let mut o = vec![0];
+    o.extend_from_slice(&41u16.to_be_bytes());
+    o.extend_from_slice(&payload.to_be_bytes());
+    o.extend_from_slice(&[0, version]);
+    o.extend_from_slice(&(if dnssec_ok { 0x8000u16 } else { 0 }).to_be_bytes());
+    o.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    o.extend_from_slice(&rdata);
+    o
+}
+
+/// Appends a record to a raw packet's additional section (ARCOUNT + 1).
+pub fn push_additional(packet: &mut Vec<u8>, rr: &[u8]) {
+    let ar = u16::from_be_bytes([packet[10], packet[11]]) + 1;
+    packet[10..12].copy_from_slice(&ar.to_be_bytes());
+    packet.extend_from_slice(rr);
+}
+
+/// A raw response header: (id, flags, [qd, an, ns, ar]).
+pub fn raw_header(p: &[u8]) -> (u16, u16, [u16; 4]) {
+    assert!(p.len() >= 12, "reply shorter than a header: {p:?}");
+    let w = |i: usize| u16::from_be_bytes([p[i], p[i + 1]]);
+    (w(0), w(2), [w(4), w(6), w(8), w(10)])
+}
+
+/// Parses a raw reply with hickory.
+pub fn parse(reply: &[u8]) -> Message {
+    Message::from_vec(reply).expect("reply parses")
+}
+
+/// The header checks every answer of ours passes: a response, RA clear (no recursion offered),
+/// the ID and question echoed, and the expected RCODE and AA.
+#[track_caller]
+pub fn assert_reply(q: &Message, r: &Message, rcode: ResponseCode, aa: bool) {
+    assert_eq!(r.metadata.message_type, MessageType::Response);
+    assert_eq!(r.metadata.id, q.metadata.id, "ID echoed");
+    assert_eq!(r.metadata.response_code, rcode, "rcode of {r:?}");
+    assert_eq!(r.metadata.authoritative, aa, "AA of {r:?}");
+    assert!(!r.metadata.recursion_available, "RA must never be set");
+    assert_eq!(
+        r.metadata.recursion_desired, q.metadata.recursion_desired,
+        "RD copied"
+    );
+    let qs: Vec<String> = q.queries.iter().map(|x| x.to_string()).collect();
+    let rs: Vec<String> = r.queries.iter().map(|x| x.to_string()).collect();
+    assert_eq!(rs, qs, "question echoed as sent");
+}
+
+/// Records as `(owner lower-cased, type, TTL, RDATA text)`, for whole-section assertions.
+pub fn rrs(records: &[Record]) -> Vec<(String, RecordType, u32, String)> {
+    records
+        .iter()
+        .map(|r| {
+            assert_eq!(r.dns_class, DNSClass::IN, "class of {r}");
+            (
+                r.name.to_ascii().to_ascii_lowercase(),
+                r.record_type(),
+                r.ttl,
+                r.data.to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Shorthand to build an expected `rrs()` row.
+pub fn rr(owner: &str, t: RecordType, ttl: u32, data: &str) -> (String, RecordType, u32, String) {
+    (owner.to_string(), t, ttl, data.to_string())
+}
+
+/// The SOA of the harness zone as a negative answer carries it (TTL min(3600, 300), RFC 2308).
+pub fn neg_soa() -> (String, RecordType, u32, String) {
+    rr(
+        "example.com.",
+        RecordType::SOA,
+        300,
+        "ns1.example.com. hostmaster.example.com. 2026112301 3600 600 604800 300",
+    )
+}
+
+/// Sends `packets` and then `marker` (a valid query) over one UDP socket, and returns every reply
+/// that came before the marker's, and the marker's. The harness server reads one socket with
+/// one worker, so replies come in the order the packets were sent: a packet that gets no reply
+/// is one whose reply is absent from the list.
+pub fn udp_burst(
+    addr: SocketAddr,
+    packets: &[Vec<u8>],
+    marker: &Message,
+) -> (Vec<Vec<u8>>, Message) {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for p in packets {
+        s.send_to(p, addr).unwrap();
+    }
+    s.send_to(&marker.to_vec().unwrap(), addr).unwrap();
+    let mut before = Vec::new();
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let (n, _) = s.recv_from(&mut buf).expect("marker reply within 5 s");
+        let reply = buf[..n].to_vec();
+        if n >= 2
+            && u16::from_be_bytes([reply[0], reply[1]]) == marker.metadata.id
+            && let Ok(m) = Message::from_vec(&reply)
+            && m.metadata.message_type == MessageType::Response
+            && !m.queries.is_empty()
+        {
+            return (before, m);
+        }
+        before.push(reply);
+    }
 }
 
 /// Waits until `f` is true, polling every 10 ms, failing after `secs` seconds.

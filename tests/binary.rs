@@ -1,0 +1,360 @@
+//! The real `gslb` binary, run the way an operator runs it.
+//!
+//! Covers: `gslb check` on the shipped example and on good and bad configurations (exit status,
+//! each problem as `file:line:col: message`); `gslb serve` on several listen addresses (IPv4
+//! and, when the host has it, IPv6 loopback) with two SO_REUSEPORT UDP sockets each, found from
+//! its `listening` log lines and queried over UDP and TCP; SIGTERM (exit 0, "stopped"); SIGHUP
+//! reloading a changed zone, and keeping the old data when the new zone is broken.
+
+mod common;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType::{A, SOA};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_gslb");
+
+fn zone(serial: u32, extra: &str) -> String {
+    format!(
+        "$ORIGIN example.com.\n$TTL 300\n@ IN SOA ns1 hostmaster {serial} 3600 600 604800 60\n\
+         @ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n{extra}"
+    )
+}
+
+/// A directory holding `gslb.toml` (with `server` as its [server] section) and zone files.
+fn setup(server: &str, rest: &str, zones: &[(&str, &str)]) -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    write_zone_files(&dir.path().join("zones"), zones);
+    let config = dir.path().join("gslb.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\n{server}\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n\
+             [zones]\ndirectory = \"zones\"\n{rest}"
+        ),
+    )
+    .unwrap();
+    (dir, config)
+}
+
+fn check(config: &Path) -> Output {
+    Command::new(BIN)
+        .args(["check", "-c"])
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run gslb check")
+}
+
+fn stdout_lines(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn check_accepts_the_shipped_example() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("gslb.toml");
+    let o = check(&config);
+    assert!(o.status.success(), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains(": ok"), "{o:?}");
+}
+
+#[test]
+fn check_accepts_a_good_config() {
+    let (_dir, config) = setup(
+        "listen = [\"127.0.0.1:0\"]",
+        "",
+        &[("example.com.zone", &zone(1, ""))],
+    );
+    let o = check(&config);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("ok (1 zones"), "{out}");
+}
+
+/// Runs `gslb check` and returns its problem lines, asserting exit status 1.
+fn problems(config: &Path) -> Vec<String> {
+    let o = check(config);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let lines = stdout_lines(&o);
+    assert!(!lines.is_empty(), "{o:?}");
+    lines
+}
+
+#[test]
+fn check_reports_each_problem_with_file_line_and_column() {
+    // A misspelt key: the file, its line and column, and what was expected.
+    let (dir, config) = setup("listen = [\"127.0.0.1:0\"]\nthread = 2", "", &[]);
+    let lines = problems(&config);
+    let want = format!("{}:3:1: unknown field `thread`", config.display());
+    assert!(lines[0].starts_with(&want), "{lines:?}");
+    assert!(lines[0].contains("`threads`"), "{lines:?}");
+    drop(dir);
+
+    // Broken zone lines in three files (one of them $INCLUDEd): each reported in its own file.
+    let bad_syntax = zone(1, "ok IN A 192.0.2.2\nbad IN A 192.0.2.300\n");
+    let bad_content = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n\
+                       x CNAME ns\nx A 192.0.2.2\n";
+    let org = zone(1, "$INCLUDE parts/hosts.inc\n").replace("example.com.", "example.org.");
+    let (dir, config) = setup(
+        "listen = [\"127.0.0.1:0\"]",
+        "",
+        &[
+            ("example.com.zone", &bad_syntax),
+            ("example.net.zone", bad_content),
+            ("example.org.zone", &org),
+            (
+                "parts/hosts.inc",
+                "ok IN A 192.0.2.3\nbad IN AAAA 192.0.2.3\n",
+            ),
+        ],
+    );
+    let lines = problems(&config);
+    let zones = dir.path().join("zones");
+    let com = format!("{}:8:1: ", zones.join("example.com.zone").display());
+    let net = format!("{}:5:1: ", zones.join("example.net.zone").display());
+    assert!(lines.iter().any(|l| l.starts_with(&com)), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&net) && l.contains("CNAME and other data")),
+        "{lines:?}"
+    );
+    let inc = format!("{}:2:1: ", zones.join("parts/hosts.inc").display());
+    assert!(lines.iter().any(|l| l.starts_with(&inc)), "{lines:?}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    drop(dir);
+
+    // A balanced name outside every zone: the line of its name in gslb.toml.
+    let balance = "\n[datacenters.dc1]\n\n[[balance]]\nname = \"app.example.org\"\n\
+                   policy = \"failover\"\nendpoints = [{ address = \"192.0.2.10\", datacenter = \"dc1\" }]\n";
+    let (_dir, config) = setup(
+        "listen = [\"127.0.0.1:0\"]",
+        balance,
+        &[("example.com.zone", &zone(1, ""))],
+    );
+    let lines = problems(&config);
+    let want = format!("{}:13:8: balanced name app.example.org.", config.display());
+    assert!(lines[0].starts_with(&want), "{lines:?}");
+    assert!(lines[0].contains("not inside any served zone"), "{lines:?}");
+}
+
+/// A `gslb serve` process and everything it has logged so far.
+struct Served {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Served {
+    fn start(config: &Path) -> Served {
+        let mut child = Command::new(BIN)
+            .args(["serve", "-c"])
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn gslb serve");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Served { child, log }
+    }
+
+    /// Waits (at most 20 s) until `count` logged lines satisfy `f`; returns them.
+    fn wait_log(&self, count: usize, f: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let hits: Vec<String> = {
+                let log = self.log.lock().unwrap();
+                log.iter().filter(|l| f(l)).cloned().collect()
+            };
+            if hits.len() >= count {
+                return hits;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for a log line; log so far:\n{}",
+                self.log.lock().unwrap().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The addresses of the `listening` lines for `proto`, once `count` are logged, and then
+    /// the `serving` line (logged once the signal handlers are about to be installed).
+    fn addrs(&self, proto: &str, count: usize) -> Vec<SocketAddr> {
+        let marker = format!("listening proto={proto} addr=");
+        let lines = self.wait_log(count, |l| l.contains(&marker));
+        self.wait_log(1, |l| l.contains(" serving"));
+        lines
+            .iter()
+            .map(|l| {
+                let a = l.split(&marker).nth(1).unwrap();
+                a.split_whitespace().next().unwrap().parse().unwrap()
+            })
+            .collect()
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{sig}");
+    }
+
+    /// Waits (at most 20 s) for the process to exit; returns its exit code.
+    fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "gslb did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Whether this host can bind the IPv6 loopback.
+fn has_ipv6_loopback() -> bool {
+    std::net::UdpSocket::bind("[::1]:0").is_ok()
+}
+
+#[test]
+fn serve_answers_on_every_address_and_stops_on_sigterm() {
+    let v6 = has_ipv6_loopback();
+    let listen = if v6 {
+        "listen = [\"127.0.0.1:0\", \"[::1]:0\"]"
+    } else {
+        eprintln!("no IPv6 loopback on this host: serving 127.0.0.1 only");
+        "listen = [\"127.0.0.1:0\"]"
+    };
+    let (_dir, config) = setup(
+        &format!("{listen}\nthreads = 2"),
+        "",
+        &[("example.com.zone", &zone(1, ""))],
+    );
+    let mut s = Served::start(&config);
+    let n = if v6 { 2 } else { 1 };
+    let udp_addrs = s.addrs("udp", n);
+    let tcp_addrs = s.addrs("tcp", n);
+    assert!(udp_addrs.iter().any(|a| a.ip().is_ipv4()), "{udp_addrs:?}");
+    assert_eq!(
+        udp_addrs.iter().any(|a| a.ip().is_ipv6()),
+        v6,
+        "{udp_addrs:?}"
+    );
+    for addr in &udp_addrs {
+        // Many source ports, so the kernel spreads them over both SO_REUSEPORT sockets: every
+        // one must be answered.
+        for _ in 0..16 {
+            let q = query("www.example.com.", A, true);
+            let r = udp_from(*addr, &q);
+            assert_eq!(r.metadata.response_code, ResponseCode::NoError, "{addr}");
+            assert!(r.metadata.authoritative);
+            assert_eq!(addrs(&r), vec!["192.0.2.80"], "{addr}");
+        }
+    }
+    for addr in &tcp_addrs {
+        let r = tcp(*addr, &query("www.example.com.", A, false));
+        assert_eq!(addrs(&r), vec!["192.0.2.80"], "{addr}");
+    }
+    s.signal("TERM");
+    assert_eq!(s.wait_exit(), Some(0));
+    s.wait_log(1, |l| l.contains("stopped"));
+}
+
+/// Sends over UDP from a socket of the server address's family.
+fn udp_from(addr: SocketAddr, q: &hickory_proto::op::Message) -> hickory_proto::op::Message {
+    if addr.is_ipv4() {
+        return udp(addr, q);
+    }
+    let s = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.send_to(&q.to_vec().unwrap(), addr).unwrap();
+    let mut buf = vec![0u8; 65535];
+    let (n, _) = s.recv_from(&mut buf).expect("udp reply over IPv6");
+    let r = parse(&buf[..n]);
+    assert_eq!(r.metadata.id, q.metadata.id);
+    r
+}
+
+fn serial(addr: SocketAddr) -> String {
+    let r = udp(addr, &query("example.com.", SOA, false));
+    answers(&r, SOA).first().cloned().unwrap_or_default()
+}
+
+#[test]
+fn sighup_reloads_zones_and_keeps_serving_when_the_new_ones_are_broken() {
+    let (dir, config) = setup(
+        "listen = [\"127.0.0.1:0\"]",
+        "",
+        &[("example.com.zone", &zone(1, ""))],
+    );
+    let zone_file = dir.path().join("zones").join("example.com.zone");
+    let mut s = Served::start(&config);
+    let addr = s.addrs("udp", 1)[0];
+    let new = || query("new.example.com.", A, false);
+    assert_eq!(
+        udp(addr, &new()).metadata.response_code,
+        ResponseCode::NXDomain
+    );
+    assert!(serial(addr).contains(" 1 3600 "), "{}", serial(addr));
+
+    std::fs::write(&zone_file, zone(2, "new IN A 192.0.2.99\n")).unwrap();
+    s.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while addrs(&udp(addr, &new())) != ["192.0.2.99"] {
+        assert!(Instant::now() < deadline, "reload not seen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(serial(addr).contains(" 2 3600 "), "{}", serial(addr));
+    s.wait_log(1, |l| l.contains("configuration reloaded"));
+
+    // Line 8 is broken: the reload is refused with the place of the problem, and the data of
+    // serial 2 stays.
+    std::fs::write(
+        &zone_file,
+        zone(3, "new IN A 192.0.2.99\nbroken IN A 192.0.2.300\n"),
+    )
+    .unwrap();
+    s.signal("HUP");
+    let place = format!("{}:8:1:", zone_file.display());
+    s.wait_log(1, |l| l.contains(&place));
+    s.wait_log(1, |l| l.contains("reload rejected"));
+    assert_eq!(addrs(&udp(addr, &new())), vec!["192.0.2.99"]);
+    assert!(serial(addr).contains(" 2 3600 "), "{}", serial(addr));
+    let r = udp(addr, &query("broken.example.com.", A, false));
+    assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
+
+    s.signal("TERM");
+    assert_eq!(s.wait_exit(), Some(0));
+}
