@@ -1,11 +1,15 @@
 //! `geo`: the endpoints of the data center whose `networks` hold the client (longest prefix
 //! wins); when none matches, or the matching one has nothing up, the lowest priority group.
+//! The scope is that of the network that decided, lengthened until it holds no nested network
+//! of another data center, so a resolver never reuses the answer for a client it does not fit.
 
 use super::{Chosen, Input, MAX_ENDPOINTS, Reason, by_priority, rotate};
 
-/// Picks by client network; the scope is the matched network's prefix length.
+/// Picks by client network; the scope is the matched network's prefix length, or longer when
+/// networks nest inside it.
 pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
-    if let Some((dc, prefix)) = inp.b.subnets.lookup(inp.client.addr) {
+    let subnets = &inp.b.subnets;
+    if let Some((dc, prefix)) = subnets.lookup(inp.client.addr) {
         let mut group = [0u16; MAX_ENDPOINTS];
         let mut n = 0;
         for &i in cands {
@@ -16,10 +20,16 @@ pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) 
         }
         if n > 0 {
             rotate(inp, &group[..n], out);
-            return (prefix, Reason::GeoMatch(*dc));
+            return (
+                subnets.scope(inp.client.addr, prefix),
+                Reason::GeoMatch(*dc),
+            );
         }
     }
     let p = by_priority(inp, cands, out);
-    // The answer holds for the whole client network as the resolver sent it.
-    (inp.client.prefix, Reason::ByPriority(p))
+    // The answer holds for the client network as the resolver sent it, less any network inside.
+    (
+        subnets.scope(inp.client.addr, inp.client.prefix),
+        Reason::ByPriority(p),
+    )
 }

@@ -1,5 +1,6 @@
 //! `least-loaded`: the endpoints reporting the lowest load in their health check response.
-//! An endpoint with no load reported yet sorts last; equal loads rotate.
+//! An endpoint with no load reported yet (or a NaN, which `total_cmp` would sort first when
+//! its sign bit is set) sorts last; equal loads rotate.
 
 use super::{Chosen, Input, MAX_ENDPOINTS, Reason};
 
@@ -9,6 +10,7 @@ pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) 
         inp.health
             .get(i as usize)
             .and_then(|h| h.load)
+            .filter(|l| !l.is_nan())
             .unwrap_or(f64::INFINITY)
     };
     let mut order = [0u16; MAX_ENDPOINTS];
