@@ -128,6 +128,8 @@ fn serve(config: &Path) -> anyhow::Result<()> {
         .thread_name("gslb-rt")
         .build()?;
     rt.block_on(async move {
+        // Signals first: a SIGHUP or SIGTERM during startup must not kill the process.
+        let signals = Signals::new()?;
         let cfg = &served.config.server;
         let bound =
             Bound::bind(&cfg.listen, cfg.threads)?.with_admin(served.config.admin.listen)?;
@@ -144,7 +146,7 @@ fn serve(config: &Path) -> anyhow::Result<()> {
             })
             .collect();
         tracing::info!(zones = %zones.join(", "), balanced = served.balances.len(), "serving");
-        wait_for_signals(&server).await?;
+        signals.wait(&server).await;
         tracing::info!("shutting down");
         server.shutdown().await;
         tracing::info!("stopped");
@@ -152,17 +154,32 @@ fn serve(config: &Path) -> anyhow::Result<()> {
     })
 }
 
-async fn wait_for_signals(server: &Server) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            // Control::reload logs the outcome and every error itself.
-            _ = hup.recv() => { let _ = server.reload().await; }
+/// The signals `serve` reacts to, registered before anything else starts.
+struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Reloads on SIGHUP; returns on SIGTERM or SIGINT.
+    async fn wait(mut self, server: &Server) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+                // Control::reload logs the outcome and every error itself.
+                _ = self.hup.recv() => { let _ = server.reload().await; }
+            }
         }
     }
 }

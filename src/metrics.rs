@@ -43,6 +43,34 @@ const RCODES: [(u16, &str); 8] = [
 const NQ: usize = QTYPES.len();
 const NR: usize = RCODES.len();
 
+/// Queries counted by one worker between flushes, so a batch of answers costs a few shared
+/// atomic adds instead of one per query.
+#[derive(Debug, Default)]
+pub struct Tally {
+    cells: [(usize, u64); 16],
+    len: usize,
+    truncated: [u64; 2],
+}
+
+impl Tally {
+    /// Counts one query; flushes into `m` when the tally is full.
+    pub fn add(&mut self, m: &Metrics, transport: Transport, o: &Outcome) {
+        let cell = (transport as usize * NQ + qtype_index(o.qtype)) * NR + rcode_index(o.rcode);
+        if o.truncated {
+            self.truncated[transport as usize] += 1;
+        }
+        if let Some(e) = self.cells[..self.len].iter_mut().find(|e| e.0 == cell) {
+            e.1 += 1;
+            return;
+        }
+        if self.len == self.cells.len() {
+            m.flush(self);
+        }
+        self.cells[self.len] = (cell, 1);
+        self.len += 1;
+    }
+}
+
 /// Upper bounds (seconds) of the check latency histogram buckets.
 pub const LATENCY_BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -122,6 +150,20 @@ impl Metrics {
         if o.truncated {
             self.truncated[t].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Adds a worker's tally to the shared counters (one atomic add per distinct cell).
+    pub fn flush(&self, tally: &mut Tally) {
+        for &(cell, n) in &tally.cells[..tally.len] {
+            let (t, rest) = (cell / (NQ * NR), cell % (NQ * NR));
+            self.queries[t][rest / NR][rest % NR].fetch_add(n, Ordering::Relaxed);
+        }
+        for (t, n) in tally.truncated.iter().enumerate() {
+            if *n > 0 {
+                self.truncated[t].fetch_add(*n, Ordering::Relaxed);
+            }
+        }
+        *tally = Tally::default();
     }
 
     /// Records one probe result (called by the health side, never on the answer path).

@@ -83,7 +83,20 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         }
     }
     let mut datacenters = Vec::new();
+    // A client network belongs to one data center, or geo answers would depend on name order.
+    let mut seen_nets: std::collections::HashMap<ipnet::IpNet, String> = Default::default();
     for (name, d) in raw.datacenters {
+        for n in &d.get_ref().networks {
+            if let Some(other) = seen_nets.insert(n.trunc(), name.get_ref().clone()) {
+                cx.err(
+                    &d,
+                    format!(
+                        "network {n} is listed under both datacenters {other} and {}",
+                        name.get_ref()
+                    ),
+                );
+            }
+        }
         let location = d.get_ref().location.as_ref().map(|l| {
             let v = *l.get_ref();
             if !(-90.0..=90.0).contains(&v.lat) || !(-180.0..=180.0).contains(&v.lon) {
@@ -371,6 +384,15 @@ fn balance(
         }
         (None, _) => Vec::new(),
     };
+    if b.endpoints.get_ref().len() > crate::policy::MAX_ENDPOINTS {
+        cx.err(
+            &b.endpoints,
+            format!(
+                "{display}: at most {} endpoints per balanced name",
+                crate::policy::MAX_ENDPOINTS
+            ),
+        );
+    }
     if b.endpoints.get_ref().is_empty() {
         cx.err(
             &b.endpoints,

@@ -8,6 +8,8 @@ pub mod lookup;
 pub mod name;
 pub mod tcp;
 pub mod udp;
+#[cfg(target_os = "linux")]
+pub mod udp_batch;
 pub mod wire;
 pub mod zone;
 pub mod zonefile;

@@ -1,5 +1,6 @@
 //! UDP listeners: one OS thread per socket, each socket bound with SO_REUSEPORT so the kernel
-//! spreads packets over `threads` sockets per address.
+//! spreads packets over `threads` sockets per address; on Linux each system call moves a batch
+//! of datagrams (see `udp_batch`).
 //!
 //! Owns: the receive/answer/send loop and its buffers. Must not: await, lock or allocate per
 //! packet; the only shared read is one snapshot load per packet.
@@ -15,7 +16,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio_util::sync::CancellationToken;
 
 use super::handler::{Transport, handle};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Tally};
 use crate::snapshot::Snapshot;
 
 /// How often a worker looks at the cancellation token while no packet arrives.
@@ -42,8 +43,8 @@ pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
     Ok(s)
 }
 
-/// Starts a worker thread answering on `sock` until `cancel` fires. A packet being answered when
-/// it fires is still answered.
+/// Starts a worker thread answering on `sock` until `cancel` fires. Packets being answered when
+/// it fires are still answered.
 pub fn spawn(
     sock: UdpSocket,
     state: Arc<ArcSwap<Snapshot>>,
@@ -51,34 +52,85 @@ pub fn spawn(
     cancel: CancellationToken,
 ) -> io::Result<JoinHandle<()>> {
     let name = format!("gslb-udp-{}", sock.local_addr()?);
-    std::thread::Builder::new().name(name).spawn(move || {
-        let mut buf = vec![0u8; 65535];
-        let mut out = Vec::with_capacity(4096);
-        while !cancel.is_cancelled() {
-            let (n, peer) = match sock.recv_from(&mut buf) {
-                Ok(x) => x,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue;
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "udp receive failed");
-                    continue;
-                }
-            };
-            let snap = state.load();
-            if let Some(o) = handle(&snap, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
-                metrics.query(Transport::Udp, &o);
-                if let Err(e) = sock.send_to(&out, peer) {
-                    tracing::debug!(error = %e, %peer, "udp send failed");
-                }
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || worker(sock, state, metrics, cancel))
+}
+
+#[cfg(target_os = "linux")]
+fn worker(
+    sock: UdpSocket,
+    state: Arc<ArcSwap<Snapshot>>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) {
+    let mut batch = Box::new(super::udp_batch::Batch::new());
+    let mut tally = Tally::default();
+    while !cancel.is_cancelled() {
+        let n = match batch.recv(&sock) {
+            Ok(0) => continue,
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(error = %e, "udp receive failed");
+                continue;
+            }
+        };
+        // One snapshot for the batch: every query in it reads the same one.
+        let snap = state.load();
+        for i in 0..n {
+            let mut out = std::mem::take(&mut batch.out[i]);
+            out.clear();
+            let (packet, peer) = batch.packet(i);
+            if let Some(peer) = peer
+                && let Some(o) = handle(&snap, packet, peer, Transport::Udp, &mut out)
+            {
+                tally.add(&metrics, Transport::Udp, &o);
+            } else {
+                out.clear();
+            }
+            batch.out[i] = out;
+        }
+        drop(snap);
+        if let Err(e) = batch.send(&sock, n) {
+            tracing::debug!(error = %e, "udp send failed");
+        }
+        metrics.flush(&mut tally);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn worker(
+    sock: UdpSocket,
+    state: Arc<ArcSwap<Snapshot>>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) {
+    let mut buf = vec![0u8; 65535];
+    let mut out = Vec::with_capacity(4096);
+    while !cancel.is_cancelled() {
+        let (n, peer) = match sock.recv_from(&mut buf) {
+            Ok(x) => x,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "udp receive failed");
+                continue;
+            }
+        };
+        let snap = state.load();
+        if let Some(o) = handle(&snap, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
+            metrics.query(Transport::Udp, &o);
+            if let Err(e) = sock.send_to(&out, peer) {
+                tracing::debug!(error = %e, %peer, "udp send failed");
             }
         }
-    })
+    }
 }
