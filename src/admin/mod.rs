@@ -12,8 +12,9 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path as UrlPath, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -68,6 +69,12 @@ pub async fn serve(
         .route("/v1/explain", get(explain))
         .merge(mutating)
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint of the admin API") })
+        .method_not_allowed_fallback(|m: Method| async move {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{m} is not allowed here (see the Allow header)"),
+            )
+        })
         .with_state(app);
     let r = axum::serve(listener, router)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
@@ -130,7 +137,14 @@ pub struct ExplainQuery {
     pub assume_down: Option<String>,
 }
 
-async fn explain(State(app): State<App>, Query(q): Query<ExplainQuery>) -> Response {
+async fn explain(
+    State(app): State<App>,
+    q: Result<Query<ExplainQuery>, QueryRejection>,
+) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
     let snap = app.control.state.load_full();
     match status::explain(&snap, &q) {
         Ok(v) => Json(v).into_response(),

@@ -421,3 +421,181 @@ pub async fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// An HTTP client for the admin API: no proxy (loopback only), 10 s timeout.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client")
+}
+
+/// `GET http://<admin><path>`: status code and body.
+pub async fn admin_get(s: &TestServer, path: &str) -> (u16, String) {
+    let r = http()
+        .get(format!("http://{}{path}", s.admin))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let code = r.status().as_u16();
+    (code, r.text().await.expect("body"))
+}
+
+/// `POST http://<admin><path>`, with `Authorization: <auth>` when given: status code and body.
+pub async fn admin_post(s: &TestServer, path: &str, auth: Option<&str>) -> (u16, String) {
+    let mut req = http().post(format!("http://{}{path}", s.admin));
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    let r = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    let code = r.status().as_u16();
+    (code, r.text().await.expect("body"))
+}
+
+/// Parses a body as JSON, failing with the body when it is not.
+pub fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// `GET /v1/status`, which must answer 200 with JSON.
+pub async fn status_json(s: &TestServer) -> serde_json::Value {
+    let (code, body) = admin_get(s, "/v1/status").await;
+    assert_eq!(code, 200, "{body}");
+    json(&body)
+}
+
+/// The state (`up`, `down`, `drained`) `/v1/status` shows for an endpoint of a balanced name.
+pub fn status_state(st: &serde_json::Value, name: &str, endpoint: &str) -> Option<String> {
+    st["balanced"]
+        .as_array()?
+        .iter()
+        .find(|b| b["name"] == name)?["endpoints"]
+        .as_array()?
+        .iter()
+        .find(|e| e["address"] == endpoint)?["state"]
+        .as_str()
+        .map(String::from)
+}
+
+/// Waits until the async condition `f` is true, polling every 20 ms, failing after `secs`.
+pub async fn wait_for<F, Fut>(secs: u64, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !f().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The balanced name of `balanced_config`.
+pub const APP: &str = "app.example.com.";
+/// Its endpoints, in config order: two in us-east, one in eu-west.
+pub const EPS: [&str; 3] = ["127.0.0.21", "127.0.0.22", "127.0.0.23"];
+
+/// Two data centers; app.example.com has two endpoints in us-east (priority 1) and one in
+/// eu-west (priority 2), all probed over HTTP on the backends' port.
+pub fn balanced_config(port: u16, policy: &str, answers: usize, when_all_down: &str) -> String {
+    format!(
+        r#"[checks.web]
+protocol = "http"
+port = {port}
+path = "/health"
+interval = "300ms"
+timeout = "250ms"
+rise = 2
+fall = 2
+
+[datacenters.us-east]
+networks = ["198.51.100.0/24"]
+[datacenters.eu-west]
+networks = ["203.0.113.0/24"]
+
+[[balance]]
+name = "app.example.com"
+policy = "{policy}"
+ttl = 20
+answers = {answers}
+check = "web"
+when_all_down = "{when_all_down}"
+endpoints = [
+  {{ address = "127.0.0.21", datacenter = "us-east", priority = 1 }},
+  {{ address = "127.0.0.22", datacenter = "us-east", priority = 1 }},
+  {{ address = "127.0.0.23", datacenter = "eu-west", priority = 2 }},
+]
+"#
+    )
+}
+
+/// Backends on 127.0.0.21–23 and a server balancing over them with `balanced_config`; `admin`
+/// is prepended to the config (e.g. an `[admin]` table). The config as started is kept in
+/// `start.toml` next to it.
+pub async fn start_balanced(
+    policy: &str,
+    answers: usize,
+    when_all_down: &str,
+    admin: &str,
+) -> (Vec<backend::Backend>, TestServer) {
+    let b = backend::start(&EPS).await;
+    let cfg = format!(
+        "{admin}\n{}",
+        balanced_config(b[0].addr.port(), policy, answers, when_all_down)
+    );
+    let s = start_with("", &cfg, &[("example.com.zone", ZONE)]).await;
+    std::fs::copy(s.config_path(), s.dir.path().join("start.toml")).unwrap();
+    (b, s)
+}
+
+/// The value of one series (`name{labels}` exactly as rendered) in Prometheus text.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Asserts a JSON error body `{"error": "<message>"}` whose message contains `contains`.
+pub fn assert_error(body: &str, contains: &str) {
+    let v = json(body);
+    let msg = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error: {body}"));
+    assert!(msg.contains(contains), "{msg:?} lacks {contains:?}");
+}
+
+/// Runs the real `gslb` binary: exit code, stdout, stderr.
+pub async fn run_gslb(args: Vec<String>) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gslb"))
+            .args(&args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run gslb");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// Sends a message over UDP and waits up to `timeout` for a reply with its ID: None if none
+/// came (or it did not parse).
+pub fn udp_within(addr: SocketAddr, m: &Message, timeout: Duration) -> Option<Message> {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(timeout)).unwrap();
+    s.send_to(&m.to_vec().unwrap(), addr).unwrap();
+    let mut buf = vec![0u8; 65535];
+    let n = s.recv(&mut buf).ok()?;
+    let r = Message::from_vec(&buf[..n]).ok()?;
+    (r.metadata.id == m.metadata.id).then_some(r)
+}

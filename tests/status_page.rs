@@ -1,0 +1,252 @@
+//! The status page (`GET /` of the admin API) in a real browser: headless Chromium loads it from
+//! a running server, runs its script (which fetches `/v1/status`), and the test reads the DOM a
+//! person would see: the balanced name's table with an endpoint that was taken down (its
+//! backend stopped) shown as down, a drained one as drained, the rest up, and the transition in
+//! "Recent changes". Also a screenshot, which must be a PNG of the requested size.
+//!
+//! Needs Chromium (Debian: `apt-get install chromium`; or set `GSLB_CHROMIUM` to a Chrome or
+//! Chromium binary). Without it the test fails when `CI` is set and is skipped otherwise.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// The browser to drive, if there is one.
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("GSLB_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::iter::once(PathBuf::from("/usr/bin"))
+        .chain(std::env::split_paths(&path))
+        .collect();
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|n| dirs.iter().map(move |d| d.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// The browser, or None (with a message) when it is missing outside CI. In CI a missing
+/// browser fails the test: the status page would otherwise go untested unnoticed.
+fn require_chromium() -> Option<PathBuf> {
+    match chromium() {
+        Some(p) => Some(p),
+        None if std::env::var_os("CI").is_some() => panic!(
+            "status page test: no Chromium found (looked for GSLB_CHROMIUM, /usr/bin/chromium, \
+             chromium, chromium-browser, google-chrome in PATH) and CI is set: install Debian's \
+             `chromium` package or set GSLB_CHROMIUM"
+        ),
+        None => {
+            eprintln!(
+                "SKIPPED status page test: no Chromium found (install Debian's `chromium` \
+                 package or set GSLB_CHROMIUM); in CI this is a failure"
+            );
+            None
+        }
+    }
+}
+
+/// Runs headless Chromium on `url` with `args` added; returns its stdout. Fails if it does not
+/// finish within 90 s or exits unsuccessfully.
+async fn browse(bin: &Path, url: String, args: Vec<String>) -> String {
+    let bin = bin.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let profile = tempfile::tempdir().unwrap();
+        let out_path = profile.path().join("stdout");
+        let err_path = profile.path().join("stderr");
+        let mut child = Command::new(&bin)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--virtual-time-budget=5000",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                profile.path().join("p").display()
+            ))
+            .args(&args)
+            .arg(&url)
+            .env("HOME", profile.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("chromium did not finish within 90 s on {url}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let out = std::fs::read_to_string(&out_path).unwrap();
+        let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+        assert!(status.success(), "chromium failed ({status}): {err}");
+        out
+    })
+    .await
+    .unwrap()
+}
+
+/// The text between the first `start` and the next `end` after it.
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(&s[i..j])
+}
+
+/// The value of attribute `name` in the first tag of `html`.
+fn attr<'a>(html: &'a str, name: &str) -> Option<&'a str> {
+    let tag = &html[..html.find('>')?];
+    between(tag, &format!(" {name}=\""), "\"")
+}
+
+/// Text content: tags removed, the few entities the serializer writes decoded.
+fn text(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&gt;", ">")
+        .replace("&lt;", "<")
+        .replace("&amp;", "&")
+}
+
+/// The body rows of a table's HTML, each as (row HTML, cell texts).
+fn rows(table: &str) -> Vec<(String, Vec<String>)> {
+    let body = between(table, "<tbody>", "</tbody>").unwrap_or("");
+    body.split("<tr")
+        .skip(1)
+        .map(|r| {
+            let cells = r
+                .split("<td")
+                .skip(1)
+                .map(|c| text(&format!("<td{}", c.split("</td>").next().unwrap_or(""))))
+                .collect();
+            (format!("<tr{r}"), cells)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_what_went_down() {
+    let Some(bin) = require_chromium() else {
+        return;
+    };
+    let (mut b, s) = start_balanced("all", 3, "none", "").await;
+    b[0].stop();
+    let (code, body) = admin_post(&s, &format!("/v1/endpoints/{}/drain", EPS[2]), None).await;
+    assert_eq!(code, 200, "{body}");
+    wait_for(5, "the stopped backend to be down", || async {
+        status_state(&status_json(&s).await, APP, EPS[0]).as_deref() == Some("down")
+    })
+    .await;
+
+    let url = format!("http://{}/", s.admin);
+    let dom = browse(&bin, url.clone(), vec!["--dump-dom".into()]).await;
+    assert!(dom.contains("<title>gslb status</title>"), "{dom}");
+    // The script ran and reached the server: no error, a summary instead of "loading…".
+    assert_eq!(
+        between(&dom, "<span id=\"error\">", "</span>"),
+        Some(""),
+        "{dom}"
+    );
+    let summary = between(&dom, "<span id=\"summary\">", "</span>").unwrap();
+    assert!(
+        summary.starts_with("1 balanced names, 1 zones"),
+        "{summary}"
+    );
+
+    let dcs = between(&dom, "<table id=\"datacenters\">", "</table>").unwrap();
+    let dcs: Vec<Vec<String>> = rows(dcs).into_iter().map(|(_, c)| c).collect();
+    assert!(dcs.iter().any(|c| c[..2] == ["us-east", "2"]), "{dcs:?}");
+    assert!(
+        dcs.iter().any(|c| c[..4] == ["eu-west", "1", "0", "1"]),
+        "{dcs:?}"
+    );
+
+    // The balanced name: a heading and a table with one row per endpoint.
+    let heading = between(&dom, &format!("<h3 data-name=\"{APP}\">"), "</h3>").unwrap();
+    assert!(text(heading).contains("1/3 up"), "{heading}");
+    let table = between(&dom, &format!("<table data-name=\"{APP}\">"), "</table>")
+        .unwrap_or_else(|| panic!("no table for {APP}: {dom}"));
+    let seen: Vec<(String, String, Vec<String>)> = rows(table)
+        .into_iter()
+        .map(|(html, cells)| {
+            let state = attr(&html, "data-state").unwrap_or("").to_string();
+            let class = format!("class=\"state state-{state}\"");
+            assert!(html.contains(&class), "{state} row lacks {class}: {html}");
+            (
+                attr(&html, "data-endpoint").unwrap().to_string(),
+                state,
+                cells,
+            )
+        })
+        .collect();
+    let states: Vec<(&str, &str)> = seen.iter().map(|(e, s, _)| (&e[..], &s[..])).collect();
+    assert_eq!(
+        states,
+        [(EPS[0], "down"), (EPS[1], "up"), (EPS[2], "drained")],
+        "{table}"
+    );
+    // What the eye reads in the cells: address, data center, the state, the failed check.
+    let down = &seen[0].2;
+    assert_eq!(
+        (&down[0][..], &down[1][..], &down[4][..]),
+        (EPS[0], "us-east", "down")
+    );
+    assert!(down[6].starts_with("failed: connect refused"), "{down:?}");
+    assert!(seen[1].2[6].starts_with("ok: "), "{:?}", seen[1].2);
+
+    // Recent changes lists the transition with its reason.
+    let changes = between(&dom, "<table id=\"transitions\">", "</table>").unwrap();
+    let changes: Vec<Vec<String>> = rows(changes).into_iter().map(|(_, c)| c).collect();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c[1..] == [EPS[0], "us-east", "up → down", "connect refused"]),
+        "{changes:?}"
+    );
+
+    // A screenshot of the same page: a PNG of the window size asked for.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("status.png");
+    browse(
+        &bin,
+        url,
+        vec![
+            format!("--screenshot={}", png.display()),
+            "--window-size=1200,900".into(),
+        ],
+    )
+    .await;
+    let bytes = std::fs::read(&png).expect("screenshot written");
+    assert!(bytes.len() > 1000, "{} bytes", bytes.len());
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((w, h), (1200, 900));
+    s.stop().await;
+}
