@@ -118,6 +118,8 @@ pub struct Control {
     pub config_path: PathBuf,
     /// Reloads so far and how the last one went.
     pub reloads: ReloadStats,
+    /// The admin bearer token (from `token_file`), re-read on every reload.
+    pub admin_token: ArcSwap<Option<String>>,
     /// One reload at a time.
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -151,8 +153,16 @@ impl Control {
                 )]
             })
             .and_then(|r| r);
+        // A token file that cannot be read rejects the reload like any other error.
+        let loaded = loaded.and_then(|served| match &served.config.admin.token_file {
+            None => Ok((served, None)),
+            Some(p) => crate::admin::read_token(p)
+                .map(|t| (served, Some(t)))
+                .map_err(|e| vec![Diagnostic::new(&self.config_path, 0, 0, e)]),
+        });
         match loaded {
-            Ok(served) => {
+            Ok((served, token)) => {
+                self.admin_token.store(Arc::new(token));
                 let current = self.state.load_full();
                 self.health.reload(Arc::new(served), &current).await;
                 self.reloads.generation.fetch_add(1, Ordering::Relaxed);
@@ -228,6 +238,7 @@ impl Server {
                 last_ok: AtomicBool::new(true),
             },
             reload_lock: tokio::sync::Mutex::new(()),
+            admin_token: ArcSwap::from_pointee(token),
         });
         let udp_addrs = bound.udp_addrs();
         let tcp_addrs = bound.tcp_addrs();
@@ -263,12 +274,7 @@ impl Server {
             let a = l.local_addr()?;
             admin_addr = Some(a);
             tracing::info!(proto = %"http", addr = %a, "listening");
-            tracker.spawn(crate::admin::serve(
-                l,
-                control.clone(),
-                token,
-                cancel.clone(),
-            ));
+            tracker.spawn(crate::admin::serve(l, control.clone(), cancel.clone()));
         }
         Ok(Server {
             control,

@@ -290,6 +290,31 @@ async fn a_token_guards_mutating_calls_only() {
     assert_eq!(app(&s), without(&[]));
     let (code, body) = admin_post(&s, "/v1/reload", good).await;
     assert_eq!((code, json(&body)["generation"].as_u64()), (200, Some(2)));
+    // The scheme is case-insensitive (RFC 7235 §2.1).
+    let (code, body) = admin_post(
+        &s,
+        "/v1/endpoints/127.0.0.21/undrain",
+        Some("bearer s3cret-t0ken"),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+
+    // A rotated token takes effect with the next reload; the old one stops working.
+    std::fs::write(&tokfile, "n3w-t0ken\n").unwrap();
+    let (code, body) = admin_post(&s, "/v1/reload", good).await;
+    assert_eq!(
+        (code, json(&body)["generation"].as_u64()),
+        (200, Some(3)),
+        "{body}"
+    );
+    let (code, _) = admin_post(&s, "/v1/reload", good).await;
+    assert_eq!(code, 401, "the old token is refused after the rotation");
+    let (code, body) = admin_post(&s, "/v1/reload", Some("Bearer n3w-t0ken")).await;
+    assert_eq!(
+        (code, json(&body)["generation"].as_u64()),
+        (200, Some(4)),
+        "{body}"
+    );
     s.stop().await;
 }
 

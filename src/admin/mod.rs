@@ -29,11 +29,10 @@ use crate::server::Control;
 #[derive(Clone)]
 struct App {
     control: Arc<Control>,
-    token: Option<Arc<str>>,
 }
 
 /// Reads the bearer token from `token_file` (surrounding whitespace trimmed).
-pub fn read_token(path: &Path) -> Result<Arc<str>, String> {
+pub fn read_token(path: &Path) -> Result<String, String> {
     let t = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read admin token_file {}: {e}", path.display()))?;
     let t = t.trim();
@@ -52,10 +51,9 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     control: Arc<Control>,
-    token: Option<Arc<str>>,
     cancel: CancellationToken,
 ) {
-    let app = App { control, token };
+    let app = App { control };
     let mutating = Router::new()
         .route("/v1/endpoints/{address}/{action}", post(drain_endpoint))
         .route("/v1/datacenters/{name}/{action}", post(drain_datacenter))
@@ -90,12 +88,15 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn auth(State(app): State<App>, headers: HeaderMap, req: Request, next: Next) -> Response {
-    if let Some(token) = &app.token {
+    let token = app.control.admin_token.load();
+    if let Some(token) = token.as_deref() {
+        // RFC 7235 §2.1: the scheme name is case-insensitive.
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, t)| t);
         if !same(given.trim().as_bytes(), token.as_bytes()) {
             return error(
                 StatusCode::UNAUTHORIZED,
