@@ -64,7 +64,13 @@ fn worker(
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) {
-    let mut batch = Box::new(super::udp_batch::Batch::new());
+    let wildcard = sock.local_addr().is_ok_and(|a| a.ip().is_unspecified());
+    // On a wildcard bind, answer from the address each query was sent to.
+    let pktinfo = wildcard
+        && super::udp_batch::enable_pktinfo(&sock, sock.local_addr().is_ok_and(|a| a.is_ipv6()))
+            .map_err(|e| tracing::warn!(error = %e, "cannot enable packet info; answers leave from the routing table's source address"))
+            .is_ok();
+    let mut batch = Box::new(super::udp_batch::Batch::new(pktinfo));
     let mut tally = Tally::default();
     while !cancel.is_cancelled() {
         let n = match batch.recv(&sock) {

@@ -17,8 +17,26 @@ pub const BATCH: usize = 32;
 /// FORMERR by the parser.
 const RECV_BUF: usize = 4096;
 
+/// Room for one packet-info control message (RFC 3542 / ip(7) IP_PKTINFO), aligned for cmsghdr.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+struct Ctrl([u8; 64]);
+
+/// Where a query was sent to, from its packet-info control message, so the answer leaves from
+/// that same address when the socket is bound to a wildcard address on a multi-homed host.
+#[derive(Clone, Copy)]
+enum Dest {
+    V4(libc::in_addr),
+    V6(libc::in6_addr, u32),
+}
+
 /// The buffers of one worker.
 pub struct Batch {
+    /// Whether the socket delivers packet info (wildcard binds).
+    pktinfo: bool,
+    ctrl: Vec<Ctrl>,
+    dest: Vec<Option<Dest>>,
+    out_ctrl: Vec<Ctrl>,
     bufs: Vec<[u8; RECV_BUF]>,
     addrs: Vec<libc::sockaddr_storage>,
     iov: Vec<libc::iovec>,
@@ -33,19 +51,18 @@ pub struct Batch {
 // with it; nothing is shared with another thread.
 unsafe impl Send for Batch {}
 
-impl Default for Batch {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Batch {
-    /// Allocates the buffers.
-    pub fn new() -> Batch {
+    /// Allocates the buffers. With `pktinfo`, the socket must have IP_PKTINFO or
+    /// IPV6_RECVPKTINFO enabled (see `enable_pktinfo`).
+    pub fn new(pktinfo: bool) -> Batch {
         // SAFETY: all-zero is a valid value for these plain C structs.
         let zero_addr: libc::sockaddr_storage = unsafe { zeroed() };
         let zero_msg: libc::mmsghdr = unsafe { zeroed() };
         Batch {
+            pktinfo,
+            ctrl: vec![Ctrl([0; 64]); BATCH],
+            dest: vec![None; BATCH],
+            out_ctrl: vec![Ctrl([0; 64]); BATCH],
             bufs: vec![[0u8; RECV_BUF]; BATCH],
             addrs: vec![zero_addr; BATCH],
             iov: vec![
@@ -81,8 +98,13 @@ impl Batch {
             h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_iov = &mut self.iov[i];
             h.msg_iovlen = 1;
-            h.msg_control = std::ptr::null_mut();
-            h.msg_controllen = 0;
+            if self.pktinfo {
+                h.msg_control = self.ctrl[i].0.as_mut_ptr().cast();
+                h.msg_controllen = self.ctrl[i].0.len() as _;
+            } else {
+                h.msg_control = std::ptr::null_mut();
+                h.msg_controllen = 0;
+            }
             h.msg_flags = 0;
             self.msgs[i].msg_len = 0;
         }
@@ -105,6 +127,11 @@ impl Batch {
                 | io::ErrorKind::Interrupted => Ok(0),
                 _ => Err(e),
             };
+        }
+        if self.pktinfo {
+            for i in 0..n as usize {
+                self.dest[i] = dest_of(&self.msgs[i].msg_hdr);
+            }
         }
         Ok(n as usize)
     }
@@ -134,6 +161,9 @@ impl Batch {
             h.msg_control = std::ptr::null_mut();
             h.msg_controllen = 0;
             h.msg_flags = 0;
+            if let Some(d) = self.dest[i].filter(|_| self.pktinfo) {
+                set_source(h, &mut self.out_ctrl[k], d);
+            }
             k += 1;
         }
         let mut sent = 0;
@@ -162,6 +192,102 @@ impl Batch {
             sent += r as usize;
         }
         Ok(())
+    }
+}
+
+/// Turns on packet info for a socket bound to a wildcard address, so each query's destination
+/// address is known and its answer can leave from it.
+pub fn enable_pktinfo(sock: &UdpSocket, v6: bool) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    let (level, name) = if v6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_PKTINFO)
+    };
+    // SAFETY: a valid socket and a pointer to a c_int of the given size.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&one as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The destination of a received datagram, from its control messages.
+fn dest_of(h: &libc::msghdr) -> Option<Dest> {
+    // SAFETY: `h` was filled by recvmmsg with `msg_control` pointing at our buffer; the CMSG_*
+    // helpers walk it within `msg_controllen`, and each payload is read unaligned.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(h);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                    let p = std::ptr::read_unaligned(data.cast::<libc::in_pktinfo>());
+                    return Some(Dest::V4(p.ipi_addr));
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    let p = std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
+                    return Some(Dest::V6(p.ipi6_addr, p.ipi6_ifindex));
+                }
+                _ => {}
+            }
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+    }
+    None
+}
+
+/// Attaches a packet-info control message choosing the source address of an answer.
+fn set_source(h: &mut libc::msghdr, ctrl: &mut Ctrl, d: Dest) {
+    ctrl.0 = [0; 64];
+    h.msg_control = ctrl.0.as_mut_ptr().cast();
+    // SAFETY: the buffer is 64 bytes, aligned for cmsghdr, and CMSG_SPACE of either pktinfo
+    // struct fits in it; CMSG_FIRSTHDR is non-null because msg_controllen covers one header.
+    unsafe {
+        let (level, kind, len) = match d {
+            Dest::V4(_) => (
+                libc::IPPROTO_IP,
+                libc::IP_PKTINFO,
+                size_of::<libc::in_pktinfo>(),
+            ),
+            Dest::V6(..) => (
+                libc::IPPROTO_IPV6,
+                libc::IPV6_PKTINFO,
+                size_of::<libc::in6_pktinfo>(),
+            ),
+        };
+        h.msg_controllen = libc::CMSG_SPACE(len as u32) as _;
+        let c = libc::CMSG_FIRSTHDR(h);
+        (*c).cmsg_level = level;
+        (*c).cmsg_type = kind;
+        (*c).cmsg_len = libc::CMSG_LEN(len as u32) as _;
+        let data = libc::CMSG_DATA(c);
+        match d {
+            Dest::V4(addr) => std::ptr::write_unaligned(
+                data.cast::<libc::in_pktinfo>(),
+                libc::in_pktinfo {
+                    ipi_ifindex: 0,
+                    ipi_spec_dst: addr,
+                    ipi_addr: libc::in_addr { s_addr: 0 },
+                },
+            ),
+            Dest::V6(addr, ifindex) => std::ptr::write_unaligned(
+                data.cast::<libc::in6_pktinfo>(),
+                libc::in6_pktinfo {
+                    ipi6_addr: addr,
+                    ipi6_ifindex: ifindex,
+                },
+            ),
+        }
     }
 }
 
