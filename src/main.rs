@@ -122,6 +122,14 @@ fn serve(config: &Path) -> anyhow::Result<()> {
             );
         }
     };
+    {
+        // Descriptors it may hold at once: every probe in flight, every DNS-over-TCP
+        // connection, its sockets (UDP per worker, TCP, admin), and a margin for files, the
+        // admin API's clients and the runtime.
+        let cfg = &served.config.server;
+        let sockets = cfg.listen.len() * (cfg.threads.max(1) + 1) + 1;
+        raise_nofile_limit(gslb::health::MAX_IN_FLIGHT + cfg.tcp_connections_max + sockets + 128);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -152,6 +160,55 @@ fn serve(config: &Path) -> anyhow::Result<()> {
         tracing::info!("stopped");
         anyhow::Ok(())
     })
+}
+
+/// Raises the soft limit on open descriptors (RLIMIT_NOFILE) to the hard limit, and warns when
+/// even that is below `needed`. Every probe in flight holds a socket: under a soft limit of
+/// 1024 (a common default) a few thousand endpoints that hang until their timeout exhaust it,
+/// and the probes of healthy endpoints then fail with "Too many open files" and take them down.
+fn raise_nofile_limit(needed: usize) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes into `lim`, which lives across the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        let e = std::io::Error::last_os_error();
+        tracing::warn!("cannot read the open-file limit (RLIMIT_NOFILE): {e}");
+        return;
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: setrlimit only reads `raised`, which lives across the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            tracing::info!(
+                from = lim.rlim_cur,
+                to = raised.rlim_cur,
+                "raised the open-file limit (RLIMIT_NOFILE) to its hard limit"
+            );
+            lim = raised;
+        } else {
+            let e = std::io::Error::last_os_error();
+            tracing::warn!(
+                limit = lim.rlim_cur,
+                hard = lim.rlim_max,
+                "cannot raise the open-file limit (RLIMIT_NOFILE): {e}"
+            );
+        }
+    }
+    let needed_lim = libc::rlim_t::try_from(needed).unwrap_or(libc::rlim_t::MAX);
+    if lim.rlim_cur < needed_lim {
+        tracing::warn!(
+            limit = lim.rlim_cur,
+            needed,
+            "the open-file limit (RLIMIT_NOFILE) is below what probes in flight and TCP \
+             connections may take at once; probes failing with \"Too many open files\" would \
+             mark healthy endpoints down (raise the hard limit, e.g. LimitNOFILE= in systemd)"
+        );
+    }
 }
 
 /// The signals `serve` reacts to, registered before anything else starts.
