@@ -30,6 +30,7 @@ use crate::config::Check;
 use crate::metrics::Metrics;
 use crate::snapshot::{Served, Snapshot};
 use drain::Drains;
+pub use prober::Source;
 pub use publisher::DrainError;
 use tracker::Tracker;
 
@@ -123,29 +124,22 @@ pub enum DrainTarget {
 pub struct HealthHandle {
     tx: mpsc::Sender<Msg>,
     metrics: Arc<Metrics>,
+    source: Source,
 }
 
 /// Probes every target in `keys` once, concurrently, and returns the trackers it leaves: the
 /// startup round, bounded by the longest timeout while there are fewer than MAX_IN_FLIGHT.
-async fn first_round(keys: &[TargetKey], metrics: &Metrics) -> Vec<Tracker> {
-    let clients = prober::Clients::for_targets(keys);
+async fn first_round(keys: &[TargetKey], metrics: &Metrics, source: &Source) -> Vec<Tracker> {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut set = tokio::task::JoinSet::new();
-    for (i, key) in keys.iter().enumerate() {
-        let probe = clients.probe(key);
+    for (i, probe) in prober::Runner::for_targets(keys, source)
+        .into_iter()
+        .enumerate()
+    {
         let slots = slots.clone();
         set.spawn(async move {
             let _slot = slots.acquire_owned().await;
-            let r = match probe {
-                Ok(p) => p.run().await,
-                Err(e) => tracker::ProbeResult {
-                    ok: false,
-                    detail: e,
-                    latency: 0.0,
-                    load: None,
-                },
-            };
-            (i, r)
+            (i, probe.run().await)
         });
     }
     let mut trackers = vec![Tracker::default(); keys.len()];
@@ -174,13 +168,24 @@ pub async fn start(
     cancel: CancellationToken,
     tasks: &TaskTracker,
 ) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), String> {
+    start_with(served, metrics, cancel, tasks, Source::Network).await
+}
+
+/// `start`, with probe results from `source`.
+pub async fn start_with(
+    served: Arc<Served>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+    tasks: &TaskTracker,
+    source: Source,
+) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), String> {
     let state_dir: Option<PathBuf> = served.config.server.state_directory.clone();
     let drains = match &state_dir {
         Some(d) => Drains::load(d)?,
         None => Drains::default(),
     };
     let plan = Plan::of(&served);
-    let trackers = first_round(&plan.targets, &metrics).await;
+    let trackers = first_round(&plan.targets, &metrics, &source).await;
     let state = Arc::new(ArcSwap::from_pointee(Snapshot::new(served.clone())));
     let (tx, rx) = mpsc::channel(4096);
     let mut p = publisher::Publisher::new(
@@ -194,11 +199,19 @@ pub async fn start(
         tx.clone(),
         cancel.clone(),
         tasks.clone(),
+        source.clone(),
     );
     p.publish();
     p.start_probers();
     tasks.spawn(p.run(rx));
-    Ok((state, HealthHandle { tx, metrics }))
+    Ok((
+        state,
+        HealthHandle {
+            tx,
+            metrics,
+            source,
+        },
+    ))
 }
 
 impl HealthHandle {
@@ -216,7 +229,7 @@ impl HealthHandle {
         let fresh: HashMap<TargetKey, Tracker> = new
             .iter()
             .cloned()
-            .zip(first_round(&new, &self.metrics).await)
+            .zip(first_round(&new, &self.metrics, &self.source).await)
             .collect();
         let (done, wait) = oneshot::channel();
         let msg = Msg::Reload {

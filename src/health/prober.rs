@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::probe::{Probe, http_client, load_ca};
+use super::tracker::ProbeResult;
 use super::{Msg, TargetKey};
 use crate::config::{Check, Protocol};
 use crate::policy::{addr_bytes, stable_hash};
@@ -74,6 +75,69 @@ impl Clients {
     }
 }
 
+/// Where probe results come from.
+#[derive(Clone, Default)]
+pub enum Source {
+    /// The network: HTTP, HTTPS and TCP probes of the real endpoints.
+    #[default]
+    Network,
+    /// A script: the result of probing a target at a (tokio) instant. For simulations and for
+    /// testing the timing of rise, fall and drains under paused time.
+    Scripted(Arc<dyn Fn(&TargetKey, Instant) -> ProbeResult + Send + Sync>),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Network => "Network",
+            Source::Scripted(_) => "Scripted",
+        })
+    }
+}
+
+/// How one target is probed.
+pub(super) enum Runner {
+    /// A network probe, or why it cannot be built (every run then fails with that).
+    Network(Result<Probe, String>),
+    /// A scripted result.
+    Scripted(
+        TargetKey,
+        Arc<dyn Fn(&TargetKey, Instant) -> ProbeResult + Send + Sync>,
+    ),
+}
+
+impl Runner {
+    /// The runners of `keys`, sharing HTTP clients per check.
+    pub fn for_targets(keys: &[TargetKey], source: &Source) -> Vec<Runner> {
+        match source {
+            Source::Network => {
+                let clients = Clients::for_targets(keys);
+                keys.iter()
+                    .map(|k| Runner::Network(clients.probe(k)))
+                    .collect()
+            }
+            Source::Scripted(f) => keys
+                .iter()
+                .map(|k| Runner::Scripted(k.clone(), f.clone()))
+                .collect(),
+        }
+    }
+
+    /// Probes once.
+    pub async fn run(&self) -> ProbeResult {
+        match self {
+            Runner::Network(Ok(p)) => p.run().await,
+            Runner::Network(Err(e)) => ProbeResult {
+                ok: false,
+                detail: e.clone(),
+                latency: 0.0,
+                load: None,
+            },
+            Runner::Scripted(k, f) => f(k, Instant::now()),
+        }
+    }
+}
+
 /// Where in its interval a target's probes fall: stable per target.
 fn offset(key: &TargetKey, interval: Duration) -> Duration {
     let (b, l) = addr_bytes(&key.addr);
@@ -94,10 +158,10 @@ pub(super) fn spawn(
     cancel: &CancellationToken,
     tasks: &tokio_util::task::TaskTracker,
     slots: &Arc<Semaphore>,
+    source: &Source,
 ) {
-    let clients = Clients::for_targets(keys);
-    for (target, key) in keys.iter().enumerate() {
-        let probe = clients.probe(key);
+    let runners = Runner::for_targets(keys, source);
+    for ((target, key), probe) in keys.iter().enumerate().zip(runners) {
         let interval = key.check.interval;
         let first = Instant::now() + offset(key, interval);
         let (tx, cancel, slots) = (tx.clone(), cancel.clone(), slots.clone());
@@ -113,17 +177,9 @@ pub(super) fn spawn(
                         _ = cancel.cancelled() => return,
                         s = slots.acquire() => s,
                     };
-                    match &probe {
-                        Ok(p) => tokio::select! {
-                            _ = cancel.cancelled() => return,
-                            r = p.run() => r,
-                        },
-                        Err(e) => super::tracker::ProbeResult {
-                            ok: false,
-                            detail: e.clone(),
-                            latency: 0.0,
-                            load: None,
-                        },
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        r = probe.run() => r,
                     }
                 };
                 let msg = Msg::Outcome {

@@ -61,6 +61,7 @@ pub(super) struct Publisher {
     probers: CancellationToken,
     tasks: TaskTracker,
     slots: Arc<Semaphore>,
+    source: prober::Source,
 }
 
 impl Publisher {
@@ -76,6 +77,7 @@ impl Publisher {
         tx: mpsc::Sender<Msg>,
         cancel: CancellationToken,
         tasks: TaskTracker,
+        source: prober::Source,
     ) -> Self {
         let probers = cancel.child_token();
         Publisher {
@@ -95,6 +97,7 @@ impl Publisher {
             probers,
             tasks,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            source,
         }
     }
 
@@ -110,6 +113,7 @@ impl Publisher {
             &self.probers,
             &self.tasks,
             &self.slots,
+            &self.source,
         );
     }
 

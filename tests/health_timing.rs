@@ -1,0 +1,170 @@
+//! The timing of health decisions, on paused tokio time with scripted probe results: an
+//! endpoint leaves the answers at exactly its `fall`-th consecutive failing probe, returns at
+//! its `rise`-th passing one, a flap shorter than `fall` changes nothing, and a drain applies at
+//! once. Virtual time makes the instants exact, so the failover arithmetic is checked, not
+//! approximated.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gslb::health::{DrainTarget, Source, start_with};
+use gslb::metrics::Metrics;
+use gslb::policy::State;
+use gslb::snapshot::Served;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+const INTERVAL: Duration = Duration::from_secs(1);
+
+fn served(dir: &std::path::Path) -> Served {
+    std::fs::create_dir(dir.join("zones")).unwrap();
+    std::fs::write(
+        dir.join("zones/example.com.zone"),
+        "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 h 1 3600 600 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n",
+    )
+    .unwrap();
+    let cfg = r#"[zones]
+directory = "zones"
+[checks.web]
+protocol = "tcp"
+port = 80
+interval = "1s"
+timeout = "500ms"
+rise = 2
+fall = 2
+[datacenters.a]
+[[balance]]
+name = "app.example.com"
+policy = "all"
+check = "web"
+endpoints = [ { address = "192.0.2.10", datacenter = "a" } ]
+"#;
+    std::fs::write(dir.join("gslb.toml"), cfg).unwrap();
+    Served::load(&dir.join("gslb.toml")).unwrap()
+}
+
+/// Probe results by virtual time since start, and the state they must produce.
+///
+/// | time since start (s) | probe results      | state                                   |
+/// |----------------------|--------------------|-----------------------------------------|
+/// | 0                    | pass (first round) | up at once: the first result decides    |
+/// | [2.5, 3.6)           | fail (a flap)      | up: one failure, fall = 2               |
+/// | [3.6, 8.5)           | pass               | up                                      |
+/// | [8.5, 14.5)          | fail               | down at the 2nd failing probe           |
+/// | [14.5, ∞)            | pass               | up at the 2nd passing probe             |
+/// | 20 (drain)           | –                  | drained at once, whatever probes say    |
+fn passes(t: f64) -> bool {
+    !((2.5..3.6).contains(&t) || (8.5..14.5).contains(&t))
+}
+
+#[tokio::test(start_paused = true)]
+async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Arc::new(served(dir.path()));
+    let t0 = Instant::now();
+    let probes: Arc<Mutex<Vec<(f64, bool)>>> = Arc::default();
+    let log = probes.clone();
+    let source = Source::Scripted(Arc::new(move |_key, at| {
+        let t = (at - t0).as_secs_f64();
+        let ok = passes(t);
+        log.lock().unwrap().push((t, ok));
+        gslb::health::tracker::ProbeResult {
+            ok,
+            detail: if ok {
+                "connected".into()
+            } else {
+                "connect refused".into()
+            },
+            latency: 0.0,
+            load: None,
+        }
+    }));
+    let cancel = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let (state, handle) = start_with(
+        served,
+        Arc::new(Metrics::default()),
+        cancel.clone(),
+        &tasks,
+        source,
+    )
+    .await
+    .unwrap();
+    let now_state = || state.load().health.balances[0][0].state;
+    assert_eq!(now_state(), State::Up, "first round passed");
+
+    // Watch the published state in 1 ms virtual steps, recording every change (so a change is
+    // seen at most 1 ms after the probe that caused it).
+    let mut changes: Vec<(f64, State)> = Vec::new();
+    let mut last = now_state();
+    while Instant::now() - t0 < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let s = now_state();
+        if s != last {
+            changes.push(((Instant::now() - t0).as_secs_f64(), s));
+            last = s;
+        }
+    }
+    handle
+        .drain(DrainTarget::Endpoint("192.0.2.10".parse().unwrap()), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        now_state(),
+        State::Drained,
+        "a drain is visible when the call returns"
+    );
+    tokio::time::sleep(INTERVAL * 3).await;
+    assert_eq!(
+        now_state(),
+        State::Drained,
+        "probes passing do not undo a drain"
+    );
+
+    let probes = probes.lock().unwrap().clone();
+    // Probes run once per interval after the first round, at a stable offset.
+    let times: Vec<f64> = probes.iter().map(|p| p.0).collect();
+    for w in times[1..].windows(2) {
+        assert!(
+            (w[1] - w[0] - 1.0).abs() < 1e-6,
+            "probes 1 s apart: {times:?}"
+        );
+    }
+    let nth = |from: f64, ok: bool, n: usize| {
+        probes
+            .iter()
+            .filter(|p| p.0 >= from && p.1 == ok)
+            .nth(n - 1)
+            .map(|p| p.0)
+            .unwrap()
+    };
+    let down_at = nth(8.5, false, 2);
+    let up_at = nth(14.5, true, 2);
+    assert_eq!(
+        changes.len(),
+        2,
+        "the flap changed nothing; then down, up: {changes:?}"
+    );
+    assert_eq!(changes[0].1, State::Down);
+    assert!(
+        (changes[0].0 - down_at).abs() <= 0.0015,
+        "{changes:?} vs {down_at}"
+    );
+    assert_eq!(changes[1].1, State::Up);
+    assert!(
+        (changes[1].0 - up_at).abs() <= 0.0015,
+        "{changes:?} vs {up_at}"
+    );
+    // The arithmetic: failing from 8.5 s, down within ((fall-1)·interval, fall·interval].
+    let detect = down_at - 8.5;
+    assert!(detect > 1.0 && detect <= 2.0, "detected after {detect} s");
+    let recover = up_at - 14.5;
+    assert!(
+        recover > 1.0 && recover <= 2.0,
+        "recovered after {recover} s"
+    );
+    cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
+}
