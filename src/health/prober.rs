@@ -75,6 +75,9 @@ impl Clients {
     }
 }
 
+/// A script of probe results: the result of probing a target at an instant.
+pub type Script = Arc<dyn Fn(&TargetKey, Instant) -> ProbeResult + Send + Sync>;
+
 /// Where probe results come from.
 #[derive(Clone, Default)]
 pub enum Source {
@@ -83,7 +86,7 @@ pub enum Source {
     Network,
     /// A script: the result of probing a target at a (tokio) instant. For simulations and for
     /// testing the timing of rise, fall and drains under paused time.
-    Scripted(Arc<dyn Fn(&TargetKey, Instant) -> ProbeResult + Send + Sync>),
+    Scripted(Script),
 }
 
 impl std::fmt::Debug for Source {
@@ -100,10 +103,7 @@ pub(super) enum Runner {
     /// A network probe, or why it cannot be built (every run then fails with that).
     Network(Result<Probe, String>),
     /// A scripted result.
-    Scripted(
-        TargetKey,
-        Arc<dyn Fn(&TargetKey, Instant) -> ProbeResult + Send + Sync>,
-    ),
+    Scripted(TargetKey, Script),
 }
 
 impl Runner {
