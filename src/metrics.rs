@@ -94,7 +94,7 @@ pub struct Metrics {
     queries: [[[AtomicU64; NR]; NQ]; 2],
     truncated: [AtomicU64; 2],
     /// Per (check, probed address): written by the health publisher only, read by /metrics.
-    probes: Mutex<BTreeMap<(String, SocketAddr), ProbeStats>>,
+    probes: Mutex<BTreeMap<String, BTreeMap<SocketAddr, ProbeStats>>>,
 }
 
 /// The class of a failed probe's reason, for a bounded label.
@@ -171,7 +171,14 @@ impl Metrics {
         let Ok(mut m) = self.probes.lock() else {
             return;
         };
-        let s = m.entry((check.to_string(), target)).or_default();
+        // Look up by &str first: no allocation per probe once the check is known.
+        if !m.contains_key(check) {
+            m.insert(check.to_string(), BTreeMap::new());
+        }
+        let Some(per_target) = m.get_mut(check) else {
+            return;
+        };
+        let s = per_target.entry(target).or_default();
         let i = LATENCY_BUCKETS
             .iter()
             .position(|b| latency <= *b)
@@ -186,7 +193,12 @@ impl Metrics {
 
     /// A copy of the probe statistics.
     pub fn probe_stats(&self) -> BTreeMap<(String, SocketAddr), ProbeStats> {
-        self.probes.lock().map(|m| m.clone()).unwrap_or_default()
+        let Ok(m) = self.probes.lock() else {
+            return BTreeMap::new();
+        };
+        m.iter()
+            .flat_map(|(c, t)| t.iter().map(|(a, s)| ((c.clone(), *a), s.clone())))
+            .collect()
     }
 
     /// Queries counted for a transport, type name and rcode name.
