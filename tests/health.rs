@@ -45,6 +45,29 @@ endpoints = [
     )
 }
 
+/// Four backends on 127.0.0.11–14 and a server balancing them with `policy` ("all", 4 answers).
+async fn four(policy: &str, extra: &str) -> (Vec<backend::Backend>, TestServer) {
+    let b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
+    let port = b[0].addr.port();
+    let s = start_with(
+        "",
+        &config(port, policy, extra),
+        &[("example.com.zone", ZONE_T)],
+    )
+    .await;
+    (b, s)
+}
+
+/// Makes backend `i` answer 503 and waits until its address leaves the answers.
+async fn fail_one(b: &[backend::Backend], s: &TestServer, i: usize, status: u16) {
+    b[i].set(Mode::Status(status));
+    let gone = b[i].addr.ip().to_string();
+    wait_until(5, "the failing backend to leave", || {
+        app(s) == without(&[gone.as_str()])
+    })
+    .await;
+}
+
 fn app(s: &TestServer) -> Vec<String> {
     addrs(&udp(
         s.udp,
@@ -67,14 +90,7 @@ fn without(x: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dead_failing_and_hanging_backends_leave_and_return() {
-    let mut b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
-    let port = b[0].addr.port();
-    let s = start_with(
-        "",
-        &config(port, "all", ""),
-        &[("example.com.zone", ZONE_T)],
-    )
-    .await;
+    let (mut b, s) = four("all", "").await;
     assert_eq!(app(&s), all4(), "all four up after the first round");
 
     b[0].stop();
@@ -123,19 +139,8 @@ async fn dead_failing_and_hanging_backends_leave_and_return() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rise_needs_consecutive_successes() {
-    let b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
-    let port = b[0].addr.port();
-    let s = start_with(
-        "",
-        &config(port, "all", ""),
-        &[("example.com.zone", ZONE_T)],
-    )
-    .await;
-    b[1].set(Mode::Status(500));
-    wait_until(5, "the failing backend to leave", || {
-        app(&s) == without(&["127.0.0.12"])
-    })
-    .await;
+    let (b, s) = four("all", "").await;
+    fail_one(&b, &s, 1, 500).await;
     let before = b[1].requests.load(std::sync::atomic::Ordering::SeqCst);
     b[1].set(Mode::Ok(1.0));
     wait_until(5, "it to return", || app(&s) == all4()).await;
@@ -218,19 +223,8 @@ async fn drains_leave_at_once_and_survive_a_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reload_keeps_state_and_stops_removed_checks() {
-    let b = backend::start(&["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]).await;
-    let port = b[0].addr.port();
-    let s = start_with(
-        "",
-        &config(port, "all", ""),
-        &[("example.com.zone", ZONE_T)],
-    )
-    .await;
-    b[1].set(Mode::Status(503));
-    wait_until(5, "the failing backend to leave", || {
-        app(&s) == without(&["127.0.0.12"])
-    })
-    .await;
+    let (b, s) = four("all", "").await;
+    fail_one(&b, &s, 1, 503).await;
 
     // Same endpoints plus a TTL change: .12 must stay down through the reload, not reset to up.
     let text = std::fs::read_to_string(s.config_path()).unwrap();
