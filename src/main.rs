@@ -71,6 +71,9 @@ fn check(config: &Path) -> ExitCode {
                 names,
                 s.balances.len()
             );
+            // The process ends here: freeing every name one by one would only delay the exit
+            // (a quarter of a second for a million names).
+            std::mem::forget(s);
             ExitCode::SUCCESS
         }
         Err(errors) => {

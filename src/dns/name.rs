@@ -112,12 +112,19 @@ pub fn is_at_or_below(name: &[u8], zone: &[u8]) -> bool {
 /// The lower-cased wire key of a hickory name (always treated as fully qualified).
 pub fn key_of(name: &Name) -> Box<[u8]> {
     let mut v = Vec::with_capacity(name.len() + 2);
-    for label in name.iter() {
-        v.push(label.len() as u8);
-        v.extend(label.iter().map(u8::to_ascii_lowercase));
-    }
-    v.push(0);
+    write_key(name, &mut v);
     v.into_boxed_slice()
+}
+
+/// Writes the key of `name` into `out` (cleared first), so a loop over many names can reuse
+/// one buffer.
+pub fn write_key(name: &Name, out: &mut Vec<u8>) {
+    out.clear();
+    for label in name.iter() {
+        out.push(label.len() as u8);
+        out.extend(label.iter().map(u8::to_ascii_lowercase));
+    }
+    out.push(0);
 }
 
 /// Presentation form of a wire name, for logs and errors.

@@ -98,14 +98,21 @@ pub fn load_file(path: &Path) -> Result<Zone, Vec<Diagnostic>> {
     })?;
     let origin = origin_from_file_name(path);
     let mut ex = Expanded::default();
-    expand(path, &text, origin.as_ref(), 0, &mut ex).map_err(|d| vec![d])?;
+    if has_include(&text) {
+        expand(path, &text, origin.as_ref(), 0, &mut ex).map_err(|d| vec![d])?;
+    } else {
+        // Nothing to expand: the text is the file's, line for line.
+        ex.files.push(path.to_path_buf());
+        ex.text = text;
+        if !ex.text.is_empty() && !ex.text.ends_with('\n') {
+            ex.text.push('\n');
+        }
+    }
     let text = ex.text.as_str();
     let parsed = Parser::new(text, Some(path.to_path_buf()), origin.clone()).parse();
     let records = match parsed {
-        Ok((_, sets)) => sets
-            .into_values()
-            .flat_map(|s| s.records_without_rrsigs().cloned().collect::<Vec<_>>())
-            .collect::<Vec<_>>(),
+        // Moved, not copied: each parsed set is freed as the zone takes its records.
+        Ok((_, sets)) => sets.into_values().flat_map(|s| s.into_parts().records),
         Err(e) => {
             let entries = split_entries(text);
             let (file, line) = first_failing_entry(text, &entries, path, origin.as_ref())
@@ -130,6 +137,23 @@ fn locate_problem(path: &Path, ex: &Expanded, origin: Option<&Name>, p: ZoneProb
     Diagnostic::new(file, line, 1, p.message)
 }
 
+/// Whether `text` may hold an `$INCLUDE` directive (case-insensitive; one in a comment or a
+/// string counts too, which only costs the slower, exact expansion).
+fn has_include(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|&c| c == b'$') {
+        let at = from + i + 1;
+        if b.get(at..at + 7)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"include"))
+        {
+            return true;
+        }
+        from = at;
+    }
+    false
+}
+
 /// Most nested `$INCLUDE`s (a file that includes itself would otherwise never end).
 const MAX_INCLUDE_DEPTH: usize = 8;
 
@@ -141,6 +165,7 @@ struct Expanded {
     /// Every file read, the zone file first.
     files: Vec<PathBuf>,
     /// For line `n` (from 1) of `text`, entry `n - 1`: its file (index into `files`) and line.
+    /// Empty when the zone file includes nothing: then `text` is that file, line for line.
     lines: Vec<(usize, usize)>,
 }
 
