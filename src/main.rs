@@ -157,6 +157,9 @@ fn serve(config: &Path) -> anyhow::Result<()> {
             })
             .collect();
         tracing::info!(zones = %zones.join(", "), balanced = served.balances.len(), "serving");
+        // The snapshot holds what is served from now on; kept here, the first zones would stay
+        // in memory beside every reloaded copy until the process ends.
+        drop(served);
         signals.wait(&server).await;
         tracing::info!("shutting down");
         server.shutdown().await;

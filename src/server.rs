@@ -160,11 +160,12 @@ impl Control {
                 .map(|t| (served, Some(t)))
                 .map_err(|e| vec![Diagnostic::new(&self.config_path, 0, 0, e)]),
         });
-        match loaded {
+        let result = match loaded {
             Ok((served, token)) => {
                 self.admin_token.store(Arc::new(token));
                 let current = self.state.load_full();
                 self.health.reload(Arc::new(served), &current).await;
+                drop(current);
                 self.reloads.generation.fetch_add(1, Ordering::Relaxed);
                 self.reloads.last_ok.store(true, Ordering::Relaxed);
                 tracing::info!("configuration reloaded");
@@ -179,7 +180,11 @@ impl Control {
                 tracing::error!("reload rejected; still serving the previous configuration");
                 Err(errors)
             }
-        }
+        };
+        // The previous (or the rejected) zones are freed by now: hand their pages back, or every
+        // reload of a large zone leaves the process twice its size.
+        let _ = tokio::task::spawn_blocking(crate::dns::zone::release_freed_memory).await;
+        result
     }
 }
 

@@ -213,8 +213,8 @@ impl Staged {
 }
 
 /// Hands freed heap memory back to the system. glibc keeps freed pages mapped, so without this
-/// a server that loaded a large zone stays as big as the parse's peak.
-fn release_freed_memory() {
+/// a server that loaded (or dropped) a large zone stays as big as it ever was.
+pub fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks and trims the allocator's own free lists; it is given no
     // pointers.
