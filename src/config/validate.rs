@@ -4,6 +4,7 @@
 //! Must not: stop at the first problem, or accept a value it has to guess at.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -61,7 +62,7 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             .listen
             .as_ref()
             .map(|l| *l.get_ref())
-            .unwrap_or_else(|| "127.0.0.1:8053".parse().expect("literal address")),
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8053))),
         token_file: raw.admin.token_file.map(|p| cx.path(&p)),
     };
     if let Some(l) = &raw.admin.listen
@@ -151,7 +152,7 @@ fn server(cx: &mut Ctx<'_>, s: raw::RawServer) -> Server {
             Vec::new()
         }
         Some(l) => l.into_inner(),
-        None => vec!["127.0.0.1:5353".parse().expect("literal address")],
+        None => vec![SocketAddr::from(([127, 0, 0, 1], 5353))],
     };
     let threads = match s.threads {
         Some(0) | None => std::thread::available_parallelism().map_or(1, |n| n.get()),
