@@ -18,7 +18,6 @@ pub mod tracker;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -179,8 +178,7 @@ pub async fn start_with(
     tasks: &TaskTracker,
     source: Source,
 ) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), String> {
-    let state_dir: Option<PathBuf> = served.config.server.state_directory.clone();
-    let drains = match &state_dir {
+    let drains = match &served.config.server.state_directory {
         Some(d) => Drains::load(d)?,
         None => Drains::default(),
     };
@@ -195,7 +193,6 @@ pub async fn start_with(
         plan,
         trackers,
         drains,
-        state_dir,
         tx.clone(),
         cancel.clone(),
         tasks.clone(),

@@ -7,7 +7,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -50,7 +49,6 @@ pub(super) struct Publisher {
     plan: Plan,
     trackers: Vec<Tracker>,
     drains: Drains,
-    state_dir: Option<PathBuf>,
     epoch: u64,
     generation: u64,
     transitions: VecDeque<Transition>,
@@ -73,7 +71,6 @@ impl Publisher {
         plan: Plan,
         trackers: Vec<Tracker>,
         drains: Drains,
-        state_dir: Option<PathBuf>,
         tx: mpsc::Sender<Msg>,
         cancel: CancellationToken,
         tasks: TaskTracker,
@@ -87,7 +84,6 @@ impl Publisher {
             plan,
             trackers,
             drains,
-            state_dir,
             epoch: 0,
             generation: 0,
             transitions: VecDeque::new(),
@@ -239,7 +235,8 @@ impl Publisher {
                 }
             }
         }
-        if let Some(dir) = &self.state_dir {
+        // The state directory of the configuration in service (it may change with a reload).
+        if let Some(dir) = &self.served.config.server.state_directory {
             next.store(dir).map_err(DrainError::Store)?;
         }
         tracing::info!(what = ?what, drained, "drain changed by operator");
