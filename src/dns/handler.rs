@@ -79,7 +79,7 @@ pub fn handle(
                 Transport::Udp => udp_limit(edns.as_ref()),
                 Transport::Tcp => u16::MAX as usize,
             };
-            let mut w = ResponseWriter::new(out, packet, question_end, limit);
+            let mut w = ResponseWriter::new(out, packet, question_end, &[], limit);
             if let Some(e) = &edns {
                 w.set_opt(opt_for(e, snap, 0));
             }
@@ -97,7 +97,7 @@ pub fn handle(
         Transport::Udp => udp_limit(q.edns.as_ref()),
         Transport::Tcp => u16::MAX as usize,
     };
-    let mut w = ResponseWriter::new(out, packet, Some(q.question_end), limit);
+    let mut w = ResponseWriter::new(out, packet, Some(q.question_end), q.qname.as_bytes(), limit);
     let done = |w: ResponseWriter<'_>, rc: u16| {
         let truncated = w.truncated();
         w.finish();

@@ -50,10 +50,15 @@ fn find<'z>(zone: &'z Zone, name: &'z [u8], qtype: u16) -> Found<'z> {
                 if node.get(rtype::NS).is_some() && !(s == 0 && qtype == rtype::DS) {
                     return Found::Cut(candidate, node);
                 }
+                if s == 0 {
+                    // The name itself: found on the way down, no second probe.
+                    return Found::Node(node);
+                }
                 closest = candidate;
             }
         }
     }
+    // Only the apex (or a name no longer than it) is left.
     match zone.node(name) {
         Some(node) => Found::Node(node),
         None => wildcard(zone, closest),
@@ -152,11 +157,11 @@ pub fn resolve(
 ) {
     w.set_aa(true);
     w.set_rcode(rcode::NOERROR);
-    let mut cur = NameBuf::from_wire(qname).unwrap_or_default();
+    // The query name is already lower-cased wire form; a copy is made only to follow a CNAME.
+    let mut cur: Option<NameBuf> = None;
     let mut seen = [0u64; MAX_CHAIN];
     for hop in 0..MAX_CHAIN {
-        seen[hop] = hash_name(cur.as_bytes());
-        let owner = cur.as_bytes();
+        let owner = cur.as_ref().map_or(qname, NameBuf::as_bytes);
         let node = match find(zone, owner, qtype) {
             Found::NxDomain => return negative(zone, w, rcode::NXDOMAIN),
             Found::Cut(cut, node) => {
@@ -185,11 +190,12 @@ pub fn resolve(
             let Some(target) = cname.rdatas().next().and_then(NameBuf::from_wire) else {
                 return;
             };
+            seen[hop] = hash_name(owner);
             let h = hash_name(target.as_bytes());
             if !is_at_or_below(target.as_bytes(), &zone.origin) || seen[..=hop].contains(&h) {
                 return;
             }
-            cur = target;
+            cur = Some(target);
             continue;
         }
         if let Some(id) = node.balance

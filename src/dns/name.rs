@@ -69,16 +69,36 @@ impl NameBuf {
     /// Copies a complete wire name (lower-casing it).
     pub fn from_wire(wire: &[u8]) -> Option<Self> {
         let mut n = NameBuf::new();
+        n.set_wire(wire)?;
+        Some(n)
+    }
+
+    /// Replaces the buffer with the uncompressed wire name at the start of `wire`, lower-cased.
+    /// Returns the name's length, or None (buffer emptied) for a compression pointer, a label
+    /// type other than a plain label, a name longer than 255 octets or one cut short.
+    pub fn set_wire(&mut self, wire: &[u8]) -> Option<usize> {
+        self.len = 0;
         let mut pos = 0;
         loop {
             let l = *wire.get(pos)? as usize;
-            if l == 0 {
-                n.push_root()?;
-                return Some(n);
+            if l & 0xC0 != 0 {
+                return None;
             }
-            n.push_label(wire.get(pos + 1..pos + 1 + l)?)?;
             pos += 1 + l;
+            if pos > MAX_NAME {
+                return None;
+            }
+            if l == 0 {
+                break;
+            }
         }
+        let src = wire.get(..pos)?;
+        let dst = &mut self.bytes[..pos];
+        dst.copy_from_slice(src);
+        // Length octets are at most 63, below b'A', so lower-casing the whole run leaves them be.
+        dst.make_ascii_lowercase();
+        self.len = pos as u8;
+        Some(pos)
     }
 
     /// The name's bytes.
@@ -190,5 +210,27 @@ mod tests {
         assert!(n.push_label(&[b'a'; 61]).is_some());
         n.push_root().unwrap();
         assert_eq!(n.as_bytes().len(), 255);
+    }
+
+    #[test]
+    fn set_wire_lowercases_and_checks_structure() {
+        let mut n = NameBuf::new();
+        assert_eq!(n.set_wire(b"\x03WwW\x07EXAMPLE\x00trailing"), Some(13));
+        assert_eq!(n.as_bytes(), b"\x03www\x07example\x00");
+        // Compression pointers, extended label types, names cut short: refused, buffer empty.
+        for bad in [&b"\x01a\xc0\x0c"[..], b"\x41a\x00", b"\x03ww", b""] {
+            assert_eq!(n.set_wire(bad), None);
+            assert_eq!(n.as_bytes(), b"");
+        }
+        let mut long = Vec::new();
+        for _ in 0..4 {
+            long.push(63);
+            long.extend_from_slice(&[b'a'; 63]);
+        }
+        long.push(0);
+        assert_eq!(n.set_wire(&long), None);
+        let mut max = long[64..].to_vec();
+        max.splice(0..0, [61].into_iter().chain([b'b'; 61]));
+        assert_eq!(n.set_wire(&max), Some(255));
     }
 }

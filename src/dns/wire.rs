@@ -114,21 +114,8 @@ fn u16_at(p: &[u8], i: usize) -> Option<u16> {
 
 /// Reads an uncompressed name at `pos` into `out` (lower-cased). Returns the offset after it.
 /// Compression pointers are not accepted in a question (no sane client sends one).
-fn read_question_name(p: &[u8], mut pos: usize, out: &mut NameBuf) -> Option<usize> {
-    out.clear();
-    loop {
-        let len = *p.get(pos)? as usize;
-        if len & 0xC0 != 0 {
-            return None;
-        }
-        if len == 0 {
-            out.push_root()?;
-            return Some(pos + 1);
-        }
-        let label = p.get(pos + 1..pos + 1 + len)?;
-        out.push_label(label)?;
-        pos += 1 + len;
-    }
+fn read_question_name(p: &[u8], pos: usize, out: &mut NameBuf) -> Option<usize> {
+    Some(pos + out.set_wire(p.get(pos..)?)?)
 }
 
 /// Skips a possibly compressed name; returns the offset after it and whether it was the root.
@@ -361,45 +348,90 @@ impl OptOut {
 }
 
 /// Names already in the packet that later names may point at (RFC 1035 §4.1.4).
+///
+/// Only offsets are kept: a candidate is compared against the packet itself (following the
+/// pointers written there), so starting a response copies nothing.
 struct Compressor {
-    /// (offset in packet, start and length of the lower-cased suffix in `keys`).
-    entries: [(u16, u16, u8); 32],
+    /// (offset in the packet, wire length of the name written there once uncompressed).
+    entries: [(u16, u8); 32],
     count: usize,
-    keys: [u8; 1024],
-    keys_len: usize,
 }
 
 impl Compressor {
     fn new() -> Self {
         Compressor {
-            entries: [(0, 0, 0); 32],
+            entries: [(0, 0); 32],
             count: 0,
-            keys: [0; 1024],
-            keys_len: 0,
         }
     }
 
-    fn find(&self, suffix: &[u8]) -> Option<u16> {
+    /// The offset of a name in the packet equal to `suffix` (lower-cased, uncompressed).
+    fn find(&self, view: View<'_>, suffix: &[u8]) -> Option<u16> {
         self.entries[..self.count]
             .iter()
-            .find(|(_, s, l)| {
-                *l as usize == suffix.len()
-                    && &self.keys[*s as usize..*s as usize + *l as usize] == suffix
-            })
+            .find(|&&(off, len)| len as usize == suffix.len() && same_name(view, off, suffix))
             .map(|e| e.0)
     }
 
-    fn add(&mut self, offset: usize, suffix: &[u8]) {
-        if self.count == self.entries.len()
-            || offset > 0x3FFF
-            || self.keys_len + suffix.len() > self.keys.len()
-        {
-            return;
+    fn add(&mut self, offset: usize, len: usize) {
+        if self.count < self.entries.len() && offset <= 0x3FFF {
+            self.entries[self.count] = (offset as u16, len as u8);
+            self.count += 1;
         }
-        self.keys[self.keys_len..self.keys_len + suffix.len()].copy_from_slice(suffix);
-        self.entries[self.count] = (offset as u16, self.keys_len as u16, suffix.len() as u8);
-        self.count += 1;
-        self.keys_len += suffix.len();
+    }
+}
+
+/// The packet being written as name comparisons see it: every name we write is lower-cased,
+/// but the question keeps the client's letter case, so its name is read from the lower-cased
+/// copy the parser made.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    buf: &'a [u8],
+    qname: &'a [u8],
+}
+
+impl View<'_> {
+    /// The bytes from offset `at` on.
+    fn at(&self, at: usize) -> &[u8] {
+        if (12..12 + self.qname.len()).contains(&at) {
+            &self.qname[at - 12..]
+        } else {
+            self.buf.get(at..).unwrap_or(&[])
+        }
+    }
+}
+
+/// Whether the name at `at` (possibly ending in a pointer) equals `name` (lower-cased,
+/// uncompressed). Pointers must lead strictly backwards, as every pointer this writer makes
+/// does; anything else compares unequal.
+fn same_name(view: View<'_>, at: u16, name: &[u8]) -> bool {
+    let (mut at, mut i) = (at as usize, 0);
+    loop {
+        let src = view.at(at);
+        let Some(&len) = src.first() else {
+            return false;
+        };
+        if len & 0xC0 == 0xC0 {
+            let Some(&lo) = src.get(1) else {
+                return false;
+            };
+            let to = (((len & 0x3F) as usize) << 8) | lo as usize;
+            if to >= at {
+                return false;
+            }
+            at = to;
+            continue;
+        }
+        let step = 1 + len as usize;
+        match (src.get(..step), name.get(i..i + step)) {
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+        if len == 0 {
+            return true;
+        }
+        at += step;
+        i += step;
     }
 }
 
@@ -409,6 +441,8 @@ impl Compressor {
 /// record is left out; anything else truncates the response to its question with TC set.
 pub struct ResponseWriter<'b> {
     buf: &'b mut Vec<u8>,
+    /// The question's name, lower-cased (empty when not compressed against).
+    qname: &'b [u8],
     limit: usize,
     question_end: usize,
     counts: [u16; 3],
@@ -420,11 +454,15 @@ pub struct ResponseWriter<'b> {
 
 impl<'b> ResponseWriter<'b> {
     /// Starts a response to `packet` (whose question ends at `question_end`, when it has one),
-    /// echoing ID, opcode, RD and CD, and the question bytes as received.
+    /// echoing ID, opcode, RD and CD, and the question bytes as received. `qname` is the
+    /// question's name lower-cased, exactly as the parser gives it for this packet; later names
+    /// are compressed against it. Empty when unknown (an error reply): then nothing points at
+    /// the question.
     pub fn new(
         buf: &'b mut Vec<u8>,
         packet: &[u8],
         question_end: Option<usize>,
+        qname: &'b [u8],
         limit: usize,
     ) -> Self {
         buf.clear();
@@ -437,22 +475,23 @@ impl<'b> ResponseWriter<'b> {
         buf.extend_from_slice(&qd.to_be_bytes());
         buf.extend_from_slice(&[0; 6]);
         let mut compress = Compressor::new();
+        let mut qname_used: &[u8] = &[];
         if let Some(end) = question_end {
             buf.extend_from_slice(&packet[12..end]);
-            // Every suffix of the question name can be pointed at.
-            let raw = &packet[12..end - 4];
-            let mut lower = [0u8; MAX_NAME];
-            for (i, b) in raw.iter().enumerate() {
-                lower[i] = b.to_ascii_lowercase();
-            }
-            let mut pos = 0;
-            while pos < raw.len() && raw[pos] != 0 {
-                compress.add(12 + pos, &lower[pos..raw.len()]);
-                pos += 1 + raw[pos] as usize;
+            if !qname.is_empty() {
+                debug_assert!(packet[12..end - 4].eq_ignore_ascii_case(qname));
+                // Every suffix of the question name can be pointed at.
+                qname_used = qname;
+                let mut pos = 0;
+                while pos < qname.len() && qname[pos] != 0 {
+                    compress.add(12 + pos, qname.len() - pos);
+                    pos += 1 + qname[pos] as usize;
+                }
             }
         }
         ResponseWriter {
             buf,
+            qname: qname_used,
             limit: limit.max(12),
             question_end: question_end.unwrap_or(12),
             counts: [0; 3],
@@ -521,12 +560,16 @@ impl<'b> ResponseWriter<'b> {
         let mut pos = 0;
         while pos < key.len() && key[pos] != 0 {
             let suffix = &key[pos..];
-            if let Some(off) = self.compress.find(suffix) {
+            let view = View {
+                buf: self.buf,
+                qname: self.qname,
+            };
+            if let Some(off) = self.compress.find(view, suffix) {
                 self.buf.extend_from_slice(&(0xC000 | off).to_be_bytes());
                 return;
             }
             let here = self.buf.len();
-            self.compress.add(here, suffix);
+            self.compress.add(here, suffix.len());
             let l = key[pos] as usize;
             self.buf.extend_from_slice(&key[pos..pos + 1 + l]);
             pos += 1 + l;
@@ -554,7 +597,6 @@ impl<'b> ResponseWriter<'b> {
         self.section = section;
         let mark = self.buf.len();
         let saved = self.compress.count;
-        let saved_keys = self.compress.keys_len;
         self.write_name(owner);
         self.buf.extend_from_slice(&rtype.to_be_bytes());
         self.buf.extend_from_slice(&rtype::CLASS_IN.to_be_bytes());
@@ -568,7 +610,6 @@ impl<'b> ResponseWriter<'b> {
         }
         self.buf.truncate(mark);
         self.compress.count = saved;
-        self.compress.keys_len = saved_keys;
         if section == Section::Additional && !required {
             return true;
         }
@@ -708,7 +749,8 @@ mod tests {
         let p = query(b"\x03WWW\x07example\x00", 1, &[], 0);
         let q = parse_query(&p).unwrap();
         let mut buf = Vec::new();
-        let mut w = ResponseWriter::new(&mut buf, &p, Some(q.question_end), 512);
+        let mut w =
+            ResponseWriter::new(&mut buf, &p, Some(q.question_end), q.qname.as_bytes(), 512);
         assert!(w.record(
             Section::Answer,
             b"\x03www\x07example\x00",
@@ -732,10 +774,53 @@ mod tests {
         assert_eq!(&buf[45..47], &[0xC0, 16]);
 
         let mut buf = Vec::new();
-        let mut w = ResponseWriter::new(&mut buf, &p, Some(q.question_end), 40);
+        let mut w = ResponseWriter::new(&mut buf, &p, Some(q.question_end), q.qname.as_bytes(), 40);
         assert!(!w.record(Section::Answer, b"\x00", 16, 0, &[0; 30], true));
         w.finish();
         assert_eq!(buf.len(), 29);
         assert_eq!(buf[2] & 0x02, 0x02);
+    }
+
+    #[test]
+    fn writer_compresses_through_pointers_it_wrote() {
+        // The answer's owner `a.www.example` is written as `a` + pointer to the question; the
+        // next owner `b.a.www.example` must then point at that `a` label, reached through it.
+        let p = query(b"\x03wWw\x07EXAMPLE\x00", 1, &[], 0);
+        let q = parse_query(&p).unwrap();
+        let mut buf = Vec::new();
+        let mut w =
+            ResponseWriter::new(&mut buf, &p, Some(q.question_end), q.qname.as_bytes(), 512);
+        assert!(w.record(
+            Section::Answer,
+            b"\x01a\x03www\x07example\x00",
+            1,
+            60,
+            &[1; 4],
+            true
+        ));
+        assert!(w.record(
+            Section::Answer,
+            b"\x01b\x01a\x03www\x07example\x00",
+            1,
+            60,
+            &[2; 4],
+            true
+        ));
+        assert!(w.record(
+            Section::Answer,
+            b"\x01c\x03www\x07exampla\x00",
+            1,
+            60,
+            &[3; 4],
+            true
+        ));
+        w.finish();
+        // a: label at 29, then a pointer to the question (12).
+        assert_eq!(&buf[29..33], &[1, b'a', 0xC0, 12]);
+        // b: its label at 47, then a pointer to 29.
+        assert_eq!(&buf[47..51], &[1, b'b', 0xC0, 29]);
+        // c.www.exampla shares no suffix but the root: written in full.
+        assert_eq!(&buf[65..67], &[1, b'c']);
+        assert_eq!(&buf[67..80], b"\x03www\x07exampla\x00");
     }
 }

@@ -491,19 +491,25 @@ impl Zone {
 #[derive(Debug, Default)]
 pub struct ZoneSet {
     zones: FastMap<Box<[u8]>, Zone>,
+    /// Wire length of the longest origin: longer suffixes of a query name need no probe.
+    longest: usize,
 }
 
 impl ZoneSet {
     /// A set of zones; the caller guarantees distinct origins.
     pub fn new(zones: Vec<Zone>) -> Self {
+        let longest = zones.iter().map(|z| z.origin.len()).max().unwrap_or(0);
         ZoneSet {
             zones: zones.into_iter().map(|z| (z.origin.clone(), z)).collect(),
+            longest,
         }
     }
 
     /// The most specific zone at or above `name`.
     pub fn find(&self, name: &[u8]) -> Option<&Zone> {
-        super::name::suffixes(name).find_map(|s| self.zones.get(s))
+        super::name::suffixes(name)
+            .skip_while(|s| s.len() > self.longest)
+            .find_map(|s| self.zones.get(s))
     }
 
     /// The zone with exactly this origin.
