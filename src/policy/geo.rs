@@ -3,23 +3,15 @@
 //! The scope is that of the network that decided, lengthened until it holds no nested network
 //! of another data center, so a resolver never reuses the answer for a client it does not fit.
 
-use super::{Chosen, Input, MAX_ENDPOINTS, Reason, by_priority, rotate};
+use super::{Chosen, Input, Reason, by_priority, rotate_where};
 
 /// Picks by client network; the scope is the matched network's prefix length, or longer when
 /// networks nest inside it.
 pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
     let subnets = &inp.b.subnets;
     if let Some((dc, prefix)) = subnets.lookup(inp.client.addr) {
-        let mut group = [0u16; MAX_ENDPOINTS];
-        let mut n = 0;
-        for &i in cands {
-            if inp.b.cfg.endpoints[i as usize].datacenter == *dc {
-                group[n] = i;
-                n += 1;
-            }
-        }
-        if n > 0 {
-            rotate(inp, &group[..n], out);
+        let in_dc = |i: u16| inp.b.cfg.endpoints[i as usize].datacenter == *dc;
+        if rotate_where(inp, cands, in_dc, out) > 0 {
             return (
                 subnets.scope(inp.client.addr, prefix),
                 Reason::GeoMatch(*dc),

@@ -303,6 +303,10 @@ fn run_policy(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) 
     }
 }
 
+/// Candidate lists of names with at most this many endpoints live in a small array (zeroing
+/// room for `MAX_ENDPOINTS` on every query would cost more than the policy itself).
+const SMALL_NAME: usize = 64;
+
 /// The shared select step: family, health, drain, `when_all_down`, then the policy.
 pub fn decide(
     b: &BalancedName,
@@ -312,10 +316,26 @@ pub fn decide(
     counter: u64,
     random: u64,
 ) -> Decision {
-    let mut cands = [0u16; MAX_ENDPOINTS];
+    if b.cfg.endpoints.len() <= SMALL_NAME {
+        decide_in::<SMALL_NAME>(b, v4, client, health, counter, random)
+    } else {
+        decide_in::<MAX_ENDPOINTS>(b, v4, client, health, counter, random)
+    }
+}
+
+/// `decide` with room for `N` candidates (endpoints beyond `N` are never considered).
+fn decide_in<const N: usize>(
+    b: &BalancedName,
+    v4: bool,
+    client: &Client,
+    health: &[EpHealth],
+    counter: u64,
+    random: u64,
+) -> Decision {
+    let mut cands = [0u16; N];
     let mut n = 0;
     let mut n_family = 0;
-    for (i, e) in b.cfg.endpoints.iter().enumerate().take(MAX_ENDPOINTS) {
+    for (i, e) in b.cfg.endpoints.iter().enumerate().take(N) {
         if e.address.is_ipv4() != v4 {
             continue;
         }
@@ -351,7 +371,7 @@ pub fn decide(
             }
             WhenAllDown::All => {
                 // Fail open: every endpoint that is not drained counts as up.
-                for (i, e) in b.cfg.endpoints.iter().enumerate().take(MAX_ENDPOINTS) {
+                for (i, e) in b.cfg.endpoints.iter().enumerate().take(N) {
                     if e.address.is_ipv4() == v4
                         && health.get(i).map_or(State::Up, |h| h.state) != State::Drained
                     {
@@ -404,16 +424,43 @@ fn rotate(inp: &Input<'_>, group: &[u16], out: &mut Chosen) {
 /// The fallback for client-dependent policies: the lowest priority group, rotating.
 fn by_priority(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> u32 {
     let p = lowest_priority(inp.b, cands);
-    let mut group = [0u16; MAX_ENDPOINTS];
-    let mut n = 0;
-    for &i in cands {
-        if inp.b.cfg.endpoints[i as usize].priority == p {
-            group[n] = i;
-            n += 1;
-        }
-    }
-    rotate(inp, &group[..n], out);
+    rotate_where(
+        inp,
+        cands,
+        |i| inp.b.cfg.endpoints[i as usize].priority == p,
+        out,
+    );
     p
+}
+
+/// `rotate` over the candidates that `keep` accepts, in their order, without collecting them.
+/// Returns how many it accepted.
+fn rotate_where(
+    inp: &Input<'_>,
+    cands: &[u16],
+    keep: impl Fn(u16) -> bool,
+    out: &mut Chosen,
+) -> usize {
+    let group = || cands.iter().copied().filter(|&i| keep(i));
+    let m = group().count();
+    if m == 0 {
+        return 0;
+    }
+    let start = (inp.counter % m as u64) as usize;
+    for i in group().skip(start).chain(group()).take(m.min(inp.answers)) {
+        out.push(i);
+    }
+    m
+}
+
+/// Runs `f` on a zeroed scratch slice of `n` candidates (at most `MAX_ENDPOINTS`), on the stack
+/// and only as large as a small name needs.
+fn with_scratch<R>(n: usize, f: impl FnOnce(&mut [u16]) -> R) -> R {
+    if n <= SMALL_NAME {
+        f(&mut [0u16; SMALL_NAME][..n])
+    } else {
+        f(&mut [0u16; MAX_ENDPOINTS][..n.min(MAX_ENDPOINTS)])
+    }
 }
 
 /// A fast, well-mixed 64-bit hash (splitmix64 finaliser over FNV-1a), stable across runs so

@@ -1,7 +1,7 @@
 //! `nearest`: the data center closest (great-circle distance) to where the GeoIP database
 //! places the client; without a location for the client, the lowest priority group.
 
-use super::{Chosen, Input, MAX_ENDPOINTS, Reason, by_priority, rotate};
+use super::{Chosen, Input, Reason, by_priority, rotate_where};
 use crate::config::Location;
 
 /// Mean Earth radius in km.
@@ -31,15 +31,12 @@ pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) 
             }
         }
         if let Some((d, dc)) = best {
-            let mut group = [0u16; MAX_ENDPOINTS];
-            let mut n = 0;
-            for &i in cands {
-                if inp.b.cfg.endpoints[i as usize].datacenter == dc {
-                    group[n] = i;
-                    n += 1;
-                }
-            }
-            rotate(inp, &group[..n], out);
+            rotate_where(
+                inp,
+                cands,
+                |i| inp.b.cfg.endpoints[i as usize].datacenter == dc,
+                out,
+            );
             return (prefix, Reason::Nearest(dc, d));
         }
     }
