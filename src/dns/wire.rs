@@ -744,39 +744,58 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn writer_compresses_against_question_and_truncates() {
-        let p = query(b"\x03WWW\x07example\x00", 1, &[], 0);
+    /// Writes `records` (section, owner, type, rdata) as the response to a query for `qname`;
+    /// returns the packet and whether every record fitted in `limit`.
+    fn respond(
+        qname: &[u8],
+        records: &[(Section, &[u8], u16, &[u8])],
+        limit: usize,
+    ) -> (Vec<u8>, bool) {
+        let p = query(qname, 1, &[], 0);
         let q = parse_query(&p).unwrap();
         let mut buf = Vec::new();
-        let mut w =
-            ResponseWriter::new(&mut buf, &p, Some(q.question_end), q.qname.as_bytes(), 512);
-        assert!(w.record(
-            Section::Answer,
-            b"\x03www\x07example\x00",
-            1,
-            60,
-            &[1, 2, 3, 4],
-            true
-        ));
-        assert!(w.record(
-            Section::Authority,
-            b"\x07example\x00",
-            2,
-            60,
-            b"\x02ns\x07example\x00",
-            true
-        ));
-        let len = w.finish();
+        let mut w = ResponseWriter::new(
+            &mut buf,
+            &p,
+            Some(q.question_end),
+            q.qname.as_bytes(),
+            limit,
+        );
+        let fitted = records
+            .iter()
+            .all(|&(section, owner, t, rdata)| w.record(section, owner, t, 60, rdata, true));
+        w.finish();
+        (buf, fitted)
+    }
+
+    #[test]
+    fn writer_compresses_against_question_and_truncates() {
+        let (buf, fitted) = respond(
+            b"\x03WWW\x07example\x00",
+            &[
+                (Section::Answer, b"\x03www\x07example\x00", 1, &[1, 2, 3, 4]),
+                (
+                    Section::Authority,
+                    b"\x07example\x00",
+                    2,
+                    b"\x02ns\x07example\x00",
+                ),
+            ],
+            512,
+        );
+        assert!(fitted);
+        let len = buf.len();
         // header 12 + question 17 + answer (2+10+4) + authority (2+10+12)
         assert_eq!(len, 12 + 17 + 16 + 24);
         assert_eq!(&buf[29..31], &[0xC0, 12]);
         assert_eq!(&buf[45..47], &[0xC0, 16]);
 
-        let mut buf = Vec::new();
-        let mut w = ResponseWriter::new(&mut buf, &p, Some(q.question_end), q.qname.as_bytes(), 40);
-        assert!(!w.record(Section::Answer, b"\x00", 16, 0, &[0; 30], true));
-        w.finish();
+        let (buf, fitted) = respond(
+            b"\x03WWW\x07example\x00",
+            &[(Section::Answer, b"\x00", 16, &[0; 30])],
+            40,
+        );
+        assert!(!fitted);
         assert_eq!(buf.len(), 29);
         assert_eq!(buf[2] & 0x02, 0x02);
     }
@@ -785,36 +804,21 @@ mod tests {
     fn writer_compresses_through_pointers_it_wrote() {
         // The answer's owner `a.www.example` is written as `a` + pointer to the question; the
         // next owner `b.a.www.example` must then point at that `a` label, reached through it.
-        let p = query(b"\x03wWw\x07EXAMPLE\x00", 1, &[], 0);
-        let q = parse_query(&p).unwrap();
-        let mut buf = Vec::new();
-        let mut w =
-            ResponseWriter::new(&mut buf, &p, Some(q.question_end), q.qname.as_bytes(), 512);
-        assert!(w.record(
-            Section::Answer,
-            b"\x01a\x03www\x07example\x00",
-            1,
-            60,
-            &[1; 4],
-            true
-        ));
-        assert!(w.record(
-            Section::Answer,
-            b"\x01b\x01a\x03www\x07example\x00",
-            1,
-            60,
-            &[2; 4],
-            true
-        ));
-        assert!(w.record(
-            Section::Answer,
-            b"\x01c\x03www\x07exampla\x00",
-            1,
-            60,
-            &[3; 4],
-            true
-        ));
-        w.finish();
+        let (buf, fitted) = respond(
+            b"\x03wWw\x07EXAMPLE\x00",
+            &[
+                (Section::Answer, b"\x01a\x03www\x07example\x00", 1, &[1; 4]),
+                (
+                    Section::Answer,
+                    b"\x01b\x01a\x03www\x07example\x00",
+                    1,
+                    &[2; 4],
+                ),
+                (Section::Answer, b"\x01c\x03www\x07exampla\x00", 1, &[3; 4]),
+            ],
+            512,
+        );
+        assert!(fitted);
         // a: label at 29, then a pointer to the question (12).
         assert_eq!(&buf[29..33], &[1, b'a', 0xC0, 12]);
         // b: its label at 47, then a pointer to 29.

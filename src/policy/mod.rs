@@ -303,10 +303,6 @@ fn run_policy(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) 
     }
 }
 
-/// Candidate lists of names with at most this many endpoints live in a small array (zeroing
-/// room for `MAX_ENDPOINTS` on every query would cost more than the policy itself).
-const SMALL_NAME: usize = 64;
-
 /// The shared select step: family, health, drain, `when_all_down`, then the policy.
 pub fn decide(
     b: &BalancedName,
@@ -316,89 +312,74 @@ pub fn decide(
     counter: u64,
     random: u64,
 ) -> Decision {
-    if b.cfg.endpoints.len() <= SMALL_NAME {
-        decide_in::<SMALL_NAME>(b, v4, client, health, counter, random)
-    } else {
-        decide_in::<MAX_ENDPOINTS>(b, v4, client, health, counter, random)
-    }
-}
-
-/// `decide` with room for `N` candidates (endpoints beyond `N` are never considered).
-fn decide_in<const N: usize>(
-    b: &BalancedName,
-    v4: bool,
-    client: &Client,
-    health: &[EpHealth],
-    counter: u64,
-    random: u64,
-) -> Decision {
-    let mut cands = [0u16; N];
-    let mut n = 0;
-    let mut n_family = 0;
-    for (i, e) in b.cfg.endpoints.iter().enumerate().take(N) {
-        if e.address.is_ipv4() != v4 {
-            continue;
-        }
-        n_family += 1;
-        match health.get(i).map_or(State::Up, |h| h.state) {
-            State::Up => {
-                cands[n] = i as u16;
-                n += 1;
+    with_scratch(b.cfg.endpoints.len(), |cands| {
+        let mut n = 0;
+        let mut n_family = 0;
+        for (i, e) in b.cfg.endpoints.iter().enumerate().take(cands.len()) {
+            if e.address.is_ipv4() != v4 {
+                continue;
             }
-            State::Drained | State::Down => {}
-        }
-    }
-    let mut d = Decision {
-        chosen: Chosen::default(),
-        fallback: false,
-        failing_open: false,
-        scope: 0,
-        reason: Reason::NoFamily,
-    };
-    if n_family == 0 {
-        return d;
-    }
-    if n == 0 {
-        match b.cfg.when_all_down {
-            WhenAllDown::None => {
-                d.reason = Reason::AllDownNone;
-                return d;
-            }
-            WhenAllDown::Fallback => {
-                d.reason = Reason::AllDownFallback;
-                d.fallback = true;
-                return d;
-            }
-            WhenAllDown::All => {
-                // Fail open: every endpoint that is not drained counts as up.
-                for (i, e) in b.cfg.endpoints.iter().enumerate().take(N) {
-                    if e.address.is_ipv4() == v4
-                        && health.get(i).map_or(State::Up, |h| h.state) != State::Drained
-                    {
-                        cands[n] = i as u16;
-                        n += 1;
-                    }
+            n_family += 1;
+            match health.get(i).map_or(State::Up, |h| h.state) {
+                State::Up => {
+                    cands[n] = i as u16;
+                    n += 1;
                 }
-                if n == 0 {
-                    d.reason = Reason::AllDrained;
+                State::Drained | State::Down => {}
+            }
+        }
+        let mut d = Decision {
+            chosen: Chosen::default(),
+            fallback: false,
+            failing_open: false,
+            scope: 0,
+            reason: Reason::NoFamily,
+        };
+        if n_family == 0 {
+            return d;
+        }
+        if n == 0 {
+            match b.cfg.when_all_down {
+                WhenAllDown::None => {
+                    d.reason = Reason::AllDownNone;
                     return d;
                 }
-                d.failing_open = true;
+                WhenAllDown::Fallback => {
+                    d.reason = Reason::AllDownFallback;
+                    d.fallback = true;
+                    return d;
+                }
+                WhenAllDown::All => {
+                    // Fail open: every endpoint that is not drained counts as up.
+                    for (i, e) in b.cfg.endpoints.iter().enumerate().take(cands.len()) {
+                        if e.address.is_ipv4() == v4
+                            && health.get(i).map_or(State::Up, |h| h.state) != State::Drained
+                        {
+                            cands[n] = i as u16;
+                            n += 1;
+                        }
+                    }
+                    if n == 0 {
+                        d.reason = Reason::AllDrained;
+                        return d;
+                    }
+                    d.failing_open = true;
+                }
             }
         }
-    }
-    let inp = Input {
-        b,
-        client,
-        health,
-        counter,
-        random,
-        answers: b.cfg.answers.min(MAX_ANSWERS),
-    };
-    let (scope, reason) = run_policy(&inp, &cands[..n], &mut d.chosen);
-    d.scope = if client.from_ecs { scope } else { 0 };
-    d.reason = reason;
-    d
+        let inp = Input {
+            b,
+            client,
+            health,
+            counter,
+            random,
+            answers: b.cfg.answers.min(MAX_ANSWERS),
+        };
+        let (scope, reason) = run_policy(&inp, &cands[..n], &mut d.chosen);
+        d.scope = if client.from_ecs { scope } else { 0 };
+        d.reason = reason;
+        d
+    })
 }
 
 /// Lowest priority among `cands`.
@@ -452,6 +433,10 @@ fn rotate_where(
     }
     m
 }
+
+/// Candidate lists of names with at most this many endpoints live in a small array (zeroing
+/// room for `MAX_ENDPOINTS` on every query would cost more than the policy itself).
+const SMALL_NAME: usize = 64;
 
 /// Runs `f` on a zeroed scratch slice of `n` candidates (at most `MAX_ENDPOINTS`), on the stack
 /// and only as large as a small name needs.
