@@ -21,6 +21,12 @@ fn head(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
+/// A metric with no labels: its header and its one sample.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    head(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// Renders every metric.
 pub fn render(control: &Control) -> String {
     let mut out = String::with_capacity(8192);
@@ -142,46 +148,34 @@ pub fn render(control: &Control) -> String {
         }
     }
 
-    head(
+    single(
         &mut out,
         "gslb_config_generation",
         "gauge",
         "Configuration generation: 1 at start, +1 per successful reload.",
+        control.reloads.generation.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "gslb_config_generation {}",
-        control.reloads.generation.load(Ordering::Relaxed)
-    );
-    head(
+    single(
         &mut out,
         "gslb_config_last_reload_success",
         "gauge",
         "1 if the last reload succeeded (or none was tried).",
+        u8::from(control.reloads.last_ok.load(Ordering::Relaxed)),
     );
-    let _ = writeln!(
-        out,
-        "gslb_config_last_reload_success {}",
-        u8::from(control.reloads.last_ok.load(Ordering::Relaxed))
-    );
-    head(
+    single(
         &mut out,
         "gslb_config_reload_failures_total",
         "counter",
         "Reloads rejected because the new configuration or a zone had errors.",
+        control.reloads.failures.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "gslb_config_reload_failures_total {}",
-        control.reloads.failures.load(Ordering::Relaxed)
-    );
-    head(
+    single(
         &mut out,
         "gslb_health_generation",
         "gauge",
         "Health snapshot generation (increases with every published change).",
+        snap.health.generation,
     );
-    let _ = writeln!(out, "gslb_health_generation {}", snap.health.generation);
     head(
         &mut out,
         "gslb_zone_serial",
