@@ -186,18 +186,15 @@ pub async fn start_with(
     let trackers = first_round(&plan.targets, &metrics, &source).await;
     let state = Arc::new(ArcSwap::from_pointee(Snapshot::new(served.clone())));
     let (tx, rx) = mpsc::channel(4096);
-    let mut p = publisher::Publisher::new(
-        state.clone(),
-        metrics.clone(),
-        served,
-        plan,
-        trackers,
-        drains,
-        tx.clone(),
-        cancel.clone(),
-        tasks.clone(),
-        source.clone(),
-    );
+    let io = publisher::Wiring {
+        state: state.clone(),
+        metrics: metrics.clone(),
+        tx: tx.clone(),
+        cancel,
+        tasks: tasks.clone(),
+        source: source.clone(),
+    };
+    let mut p = publisher::Publisher::new(io, served, plan, trackers, drains);
     p.publish();
     p.start_probers();
     tasks.spawn(p.run(rx));

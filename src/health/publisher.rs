@@ -42,9 +42,19 @@ pub enum DrainError {
     Stopped,
 }
 
+/// What the publisher is wired to: the cell it publishes into and the runtime it probes with.
+pub(super) struct Wiring {
+    pub state: Arc<ArcSwap<Snapshot>>,
+    pub metrics: Arc<Metrics>,
+    /// Its own channel, handed to the probe tasks it starts.
+    pub tx: mpsc::Sender<Msg>,
+    pub cancel: CancellationToken,
+    pub tasks: TaskTracker,
+    pub source: prober::Source,
+}
+
 pub(super) struct Publisher {
-    state: Arc<ArcSwap<Snapshot>>,
-    metrics: Arc<Metrics>,
+    io: Wiring,
     served: Arc<Served>,
     plan: Plan,
     trackers: Vec<Tracker>,
@@ -54,32 +64,23 @@ pub(super) struct Publisher {
     transitions: VecDeque<Transition>,
     /// What each endpoint was last published as, to log changes once.
     published: Vec<Vec<State>>,
-    tx: mpsc::Sender<Msg>,
-    cancel: CancellationToken,
     probers: CancellationToken,
-    tasks: TaskTracker,
     slots: Arc<Semaphore>,
-    source: prober::Source,
 }
 
 impl Publisher {
-    #[allow(clippy::too_many_arguments)]
+    /// A publisher for `served`, starting from the first round's `trackers` (in `plan`'s order)
+    /// and the drained set.
     pub fn new(
-        state: Arc<ArcSwap<Snapshot>>,
-        metrics: Arc<Metrics>,
+        io: Wiring,
         served: Arc<Served>,
         plan: Plan,
         trackers: Vec<Tracker>,
         drains: Drains,
-        tx: mpsc::Sender<Msg>,
-        cancel: CancellationToken,
-        tasks: TaskTracker,
-        source: prober::Source,
     ) -> Self {
-        let probers = cancel.child_token();
+        let probers = io.cancel.child_token();
         Publisher {
-            state,
-            metrics,
+            io,
             served,
             plan,
             trackers,
@@ -88,28 +89,24 @@ impl Publisher {
             generation: 0,
             transitions: VecDeque::new(),
             published: Vec::new(),
-            tx,
-            cancel,
             probers,
-            tasks,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-            source,
         }
     }
 
     /// Starts probe tasks for the current plan (stopping those of the previous one).
     pub fn start_probers(&mut self) {
         self.probers.cancel();
-        self.probers = self.cancel.child_token();
+        self.probers = self.io.cancel.child_token();
         self.epoch += 1;
         prober::spawn(
             &self.plan.targets,
             self.epoch,
-            &self.tx,
+            &self.io.tx,
             &self.probers,
-            &self.tasks,
+            &self.io.tasks,
             &self.slots,
-            &self.source,
+            &self.io.source,
         );
     }
 
@@ -117,7 +114,7 @@ impl Publisher {
     pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         loop {
             let msg = tokio::select! {
-                _ = self.cancel.cancelled() => return,
+                _ = self.io.cancel.cancelled() => return,
                 m = rx.recv() => match m { Some(m) => m, None => return },
             };
             let mut dirty = self.apply(msg);
@@ -150,7 +147,7 @@ impl Publisher {
                     return false;
                 };
                 tracing::debug!(endpoint = %key.socket(), check = %key.check.name, ok = result.ok, detail = %result.detail, "probe");
-                self.metrics.probe(
+                self.io.metrics.probe(
                     &key.check.name,
                     key.socket(),
                     result.ok,
@@ -285,6 +282,7 @@ impl Publisher {
                     (Some(s), _) if s != state => now,
                     (_, Some(t)) if state != State::Drained => t.since,
                     _ => self
+                        .io
                         .state
                         .load()
                         .health
@@ -337,7 +335,7 @@ impl Publisher {
             status,
             transitions: Arc::new(self.transitions.iter().cloned().collect()),
         };
-        self.state.store(Arc::new(Snapshot {
+        self.io.state.store(Arc::new(Snapshot {
             served: self.served.clone(),
             health: Arc::new(health),
         }));
