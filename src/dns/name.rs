@@ -36,11 +36,6 @@ impl NameBuf {
         }
     }
 
-    /// Empties the buffer.
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
     /// Appends a label, lower-casing it. None when the name would exceed 255 octets.
     pub fn push_label(&mut self, label: &[u8]) -> Option<()> {
         let at = self.len as usize;

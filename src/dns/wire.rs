@@ -826,5 +826,12 @@ mod tests {
         // c.www.exampla shares no suffix but the root: written in full.
         assert_eq!(&buf[65..67], &[1, b'c']);
         assert_eq!(&buf[67..80], b"\x03www\x07exampla\x00");
+        // An independent decoder reads back every owner as written.
+        let m = hickory_proto::op::Message::from_vec(&buf).unwrap();
+        let owners: Vec<String> = m.answers.iter().map(|r| r.name.to_ascii()).collect();
+        assert_eq!(
+            owners,
+            ["a.wWw.EXAMPLE.", "b.a.wWw.EXAMPLE.", "c.www.exampla."]
+        );
     }
 }
