@@ -39,7 +39,7 @@ fn config() -> String {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let geoip = format!(
-        "{}/../shared/data/geoip/GeoIP2-City-Test.mmdb",
+        "{}/tests/data/geoip/GeoIP2-City-Test.mmdb",
         env!("CARGO_MANIFEST_DIR")
     );
     format!(

@@ -1,7 +1,7 @@
 //! Table-driven tests of the shared select step and of each policy, as pure functions: no
 //! runtime, no sockets. Health is written as a string, one letter per endpoint (`U` up, `D`
 //! down, `R` drained); clients are a resolver address or an ECS network as the wire parser
-//! hands it over. The GeoIP database is MaxMind's test database in `shared/data/geoip`.
+//! hands it over. The GeoIP database is MaxMind's test database vendored in `tests/data/geoip`.
 
 // Table rows are tuples, one column per input or expectation, spelled out where they are read.
 #![allow(clippy::type_complexity)]
@@ -41,10 +41,10 @@ fn chosen(b: &BalancedName, d: &Decision) -> Vec<IpAddr> {
         .collect()
 }
 
-/// The shared test database, found relative to the package, never by an absolute path.
+/// The vendored test database, found relative to the package, never by an absolute path.
 fn geoip_path() -> String {
     format!(
-        "{}/../shared/data/geoip/GeoIP2-City-Test.mmdb",
+        "{}/tests/data/geoip/GeoIP2-City-Test.mmdb",
         env!("CARGO_MANIFEST_DIR")
     )
 }
