@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gslb::dns::handler::{Transport, handle};
-use gslb::snapshot::{Served, Snapshot};
+use gslb::snapshot::Snapshot;
 
 const NAMES: usize = 100_000;
 
@@ -56,7 +56,7 @@ endpoints = [
 ]
 "#;
     std::fs::write(dir.path().join("gslb.toml"), cfg).unwrap();
-    let served = Served::load(&dir.path().join("gslb.toml")).unwrap();
+    let served = gslb::load::from_file(&dir.path().join("gslb.toml")).unwrap();
     (dir, Snapshot::new(Arc::new(served)))
 }
 

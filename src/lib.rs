@@ -1,8 +1,11 @@
 //! gslb: an authoritative DNS server that is also a global server load balancer.
 //!
-//! The shape is collect → decide → answer → observe: `config` and `dns::zonefile` collect,
-//! `policy` decides over a health snapshot, `dns` answers from one immutable `snapshot` per
-//! query, `metrics` observes. See `docs/architecture.md`.
+//! The shape is collect → decide → answer → observe, in layers that only look down:
+//! `wire` (the DNS wire format) and `config` at the bottom; `zone` (zone data, loaded from
+//! files) and `policy` (pure choices over endpoint `state`); `snapshot` (the immutable data
+//! every query reads) and `load` (building it); then `dns` (answering), `health` (probing and
+//! publishing), `admin` (the HTTP API); `control` and `server` wire them together; `process`
+//! holds what concerns the OS process. See `docs/architecture.md`.
 
 pub mod admin;
 pub mod config;
@@ -10,7 +13,11 @@ pub mod diag;
 pub mod dns;
 pub mod explain;
 pub mod health;
+pub mod load;
 pub mod metrics;
 pub mod policy;
 pub mod server;
 pub mod snapshot;
+pub mod state;
+pub mod wire;
+pub mod zone;

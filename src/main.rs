@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use clap::Parser;
 use gslb::server::{Bound, Server};
-use gslb::snapshot::Served;
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat};
@@ -61,7 +60,7 @@ fn main() -> ExitCode {
 }
 
 fn check(config: &Path) -> ExitCode {
-    match Served::load(config) {
+    match gslb::load::from_file(config) {
         Ok(s) => {
             let names: usize = s.zones.iter().map(|z| z.len()).sum();
             println!(
@@ -113,7 +112,7 @@ fn explain(ask: gslb::explain::Ask, json: bool) -> ExitCode {
 }
 
 fn serve(config: &Path) -> anyhow::Result<()> {
-    let served = match Served::load(config) {
+    let served = match gslb::load::from_file(config) {
         Ok(s) => Arc::new(s),
         Err(errors) => {
             for e in &errors {
@@ -151,7 +150,7 @@ fn serve(config: &Path) -> anyhow::Result<()> {
             .map(|z| {
                 format!(
                     "{} (serial {})",
-                    gslb::dns::name::display(&z.origin),
+                    gslb::wire::name::display(&z.origin),
                     z.serial
                 )
             })

@@ -142,7 +142,7 @@ impl Control {
     pub async fn reload(&self) -> Result<(), Vec<Diagnostic>> {
         let _one = self.reload_lock.lock().await;
         let path = self.config_path.clone();
-        let loaded = tokio::task::spawn_blocking(move || Served::load(&path))
+        let loaded = tokio::task::spawn_blocking(move || crate::load::from_file(&path))
             .await
             .map_err(|e| {
                 vec![Diagnostic::new(
@@ -183,7 +183,7 @@ impl Control {
         };
         // The previous (or the rejected) zones are freed by now: hand their pages back, or every
         // reload of a large zone leaves the process twice its size.
-        let _ = tokio::task::spawn_blocking(crate::dns::zone::release_freed_memory).await;
+        let _ = tokio::task::spawn_blocking(crate::zone::release_freed_memory).await;
         result
     }
 }

@@ -5,22 +5,16 @@
 //! together) and writing a balanced answer from one snapshot. Must not: mutate anything a query
 //! can see, except the rotation counters.
 
-use std::cell::Cell;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::SystemTime;
 
 use crate::config::Config;
-use crate::diag::Diagnostic;
-use crate::dns::name::display;
-use crate::dns::wire::{ResponseWriter, Section, rtype};
-use crate::dns::zone::ZoneSet;
-use crate::dns::zonefile;
-use crate::health::tracker::ProbeResult;
-use crate::policy::geoip::GeoIp;
-use crate::policy::{BalancedName, Client, EpHealth, State, decide};
+use crate::zone::ZoneSet;
+
+use crate::policy::BalancedName;
+use crate::state::{EndpointHealth, EndpointState, ProbeResult};
 
 /// Everything the configuration and zone files define, built once per (re)load.
 #[derive(Debug)]
@@ -41,7 +35,7 @@ pub struct Health {
     /// Increases with every publication.
     pub generation: u64,
     /// Per balanced name (same index as `Served::balances`), per endpoint: what policies read.
-    pub balances: Vec<Vec<EpHealth>>,
+    pub balances: Vec<Vec<EndpointHealth>>,
     /// The same shape, with what people read: since when, the last check result.
     pub status: Vec<Vec<EndpointStatus>>,
     /// Recent state changes, oldest first (bounded).
@@ -52,7 +46,7 @@ pub struct Health {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointStatus {
     /// Current state.
-    pub state: State,
+    pub state: EndpointState,
     /// Since when.
     pub since: SystemTime,
     /// The check probing it, if any.
@@ -75,9 +69,9 @@ pub struct Transition {
     /// Its data center.
     pub datacenter: String,
     /// State before.
-    pub from: State,
+    pub from: EndpointState,
     /// State after.
-    pub to: State,
+    pub to: EndpointState,
     /// Why (the last check result, or "drained by operator").
     pub reason: String,
 }
@@ -92,7 +86,7 @@ impl Health {
             balances: served
                 .balances
                 .iter()
-                .map(|b| vec![EpHealth::UP; b.cfg.endpoints.len()])
+                .map(|b| vec![EndpointHealth::UP; b.cfg.endpoints.len()])
                 .collect(),
             status: served
                 .balances
@@ -100,7 +94,7 @@ impl Health {
                 .map(|b| {
                     vec![
                         EndpointStatus {
-                            state: State::Up,
+                            state: EndpointState::Up,
                             since: now,
                             check: None,
                             probe: None,
@@ -142,184 +136,5 @@ impl Snapshot {
     /// Largest UDP response.
     pub fn udp_payload_max(&self) -> u16 {
         self.served.config.server.udp_payload_max
-    }
-
-    /// Writes the answer of balanced name `id` for `qtype` (A or AAAA) into the answer section.
-    /// Returns the records written and the ECS scope the decision used.
-    pub fn balance_answer(
-        &self,
-        id: u32,
-        qtype: u16,
-        client: &Client,
-        owner: &[u8],
-        w: &mut ResponseWriter<'_>,
-    ) -> (usize, u8) {
-        let Some(b) = self.served.balances.get(id as usize) else {
-            return (0, 0);
-        };
-        let health = self
-            .health
-            .balances
-            .get(id as usize)
-            .map_or(&[][..], Vec::as_slice);
-        let v4 = qtype == rtype::A;
-        let d = decide(b, v4, client, health, b.tick(), random());
-        let mut n = 0;
-        let mut put = |addr: &IpAddr| {
-            let ok = match addr {
-                IpAddr::V4(a) => w.record(
-                    Section::Answer,
-                    owner,
-                    rtype::A,
-                    b.cfg.ttl,
-                    &a.octets(),
-                    true,
-                ),
-                IpAddr::V6(a) => w.record(
-                    Section::Answer,
-                    owner,
-                    rtype::AAAA,
-                    b.cfg.ttl,
-                    &a.octets(),
-                    true,
-                ),
-            };
-            n += ok as usize;
-            ok
-        };
-        // Relaxed counters: one add per address answered, read only by /metrics.
-        let counts = &self.served.answered[id as usize];
-        if d.fallback {
-            for a in b
-                .cfg
-                .fallback
-                .iter()
-                .filter(|a| a.is_ipv4() == v4)
-                .take(b.cfg.answers)
-            {
-                if put(a) {
-                    counts[b.cfg.endpoints.len()].fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        } else {
-            for &i in d.chosen.as_slice() {
-                if put(&b.cfg.endpoints[i as usize].address) {
-                    counts[i as usize].fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-        (n, d.scope)
-    }
-}
-
-thread_local! {
-    static RNG: Cell<u64> = Cell::new({
-        use std::hash::{BuildHasher, RandomState};
-        RandomState::new().hash_one(std::thread::current().id()) | 1
-    });
-}
-
-/// A per-thread xorshift64* draw: cheap, lock-free, good enough to spread weighted answers.
-fn random() -> u64 {
-    RNG.with(|s| {
-        let mut x = s.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        s.set(x);
-        x.wrapping_mul(0x2545F4914F6CDD1D)
-    })
-}
-
-impl Served {
-    /// Loads the configuration at `path`, its zones and its balanced names, and checks them
-    /// against each other. Every problem is returned, each with its file and position.
-    pub fn load(path: &Path) -> Result<Served, Vec<Diagnostic>> {
-        let config = Config::load(path)?;
-        Self::build(config)
-    }
-
-    /// Builds from an already validated configuration.
-    pub fn build(config: Config) -> Result<Served, Vec<Diagnostic>> {
-        let mut errors = Vec::new();
-        let zones = match zonefile::load_dir(&config.zones_directory) {
-            Ok(z) => z,
-            Err(mut e) => {
-                errors.append(&mut e);
-                Vec::new()
-            }
-        };
-        let mut zones = ZoneSet::new(zones);
-        let geoip = match &config.geoip {
-            Some(p) => match GeoIp::open(p) {
-                Ok(g) => Some(Arc::new(g)),
-                Err(e) => {
-                    errors.push(Diagnostic::new(&config.file, 0, 0, e));
-                    None
-                }
-            },
-            None => None,
-        };
-        let mut balances = Vec::new();
-        for b in &config.balances {
-            let here = |m: String| Diagnostic::new(&config.file, b.pos.line, b.pos.col, m);
-            match zones.find_origin(&b.key) {
-                None if !errors.is_empty() && zones.is_empty() => {}
-                None => errors.push(here(format!(
-                    "balanced name {} is not inside any served zone (zones: {})",
-                    b.name,
-                    zones
-                        .iter()
-                        .map(|z| display(&z.origin))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
-                Some(origin) => {
-                    let Some(zone) = zones.get_mut(&origin) else {
-                        continue;
-                    };
-                    if let Some(node) = zone.node(&b.key) {
-                        for t in [rtype::A, rtype::AAAA, rtype::CNAME] {
-                            if node.get(t).is_some() {
-                                errors.push(here(format!(
-                                    "balanced name {} also has {} records in zone file {}; remove them or the balance",
-                                    b.name,
-                                    hickory_proto::rr::RecordType::from(t),
-                                    zone.file.display()
-                                )));
-                            }
-                        }
-                    }
-                    if let Some(cut) = crate::dns::lookup::cut_above(zone, &b.key) {
-                        errors.push(here(format!(
-                            "balanced name {} lies below the delegation {} in zone {}",
-                            b.name,
-                            display(cut),
-                            zone.file.display()
-                        )));
-                    }
-                    zone.attach_balance(&b.key, balances.len() as u32);
-                    balances.push(BalancedName::new(&config, b, geoip.clone()));
-                }
-            }
-        }
-        if errors.is_empty() {
-            let answered = balances
-                .iter()
-                .map(|b| {
-                    (0..=b.cfg.endpoints.len())
-                        .map(|_| AtomicU64::new(0))
-                        .collect()
-                })
-                .collect();
-            Ok(Served {
-                config: Arc::new(config),
-                zones,
-                balances,
-                answered,
-            })
-        } else {
-            Err(errors)
-        }
     }
 }

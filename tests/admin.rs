@@ -333,7 +333,7 @@ fn a_public_admin_listener_needs_a_token_file() {
     std::fs::write(dir.path().join("zones/example.com.zone"), ZONE).unwrap();
     let path = dir.path().join("gslb.toml");
     std::fs::write(&path, text).unwrap();
-    let e = gslb::snapshot::Served::load(&path).unwrap_err();
+    let e = gslb::load::from_file(&path).unwrap_err();
     let want = format!("{}:5:10: ", path.display());
     assert!(e.len() == 1 && e[0].to_string().starts_with(&want), "{e:?}");
     let with_token = format!("{text}token_file = \"token\"\n");

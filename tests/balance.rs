@@ -16,9 +16,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use common::*;
-use gslb::dns::wire::ClientSubnet as WireSubnet;
-use gslb::policy::{Client, EpHealth, State, trace};
-use gslb::snapshot::{Health, Served, Snapshot};
+use gslb::policy::{Client, trace};
+use gslb::snapshot::{Health, Snapshot};
+use gslb::state::{EndpointHealth, EndpointState};
+use gslb::wire::ClientSubnet as WireSubnet;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType::{self, A, AAAA, MX, NS, SRV, TXT};
 
@@ -143,7 +144,7 @@ async fn start_gslb() -> TestServer {
 
 /// Publishes `health` for balanced name `name` straight into the server's snapshot, keeping
 /// everything else. The only place these tests write health: adapt it when publication moves.
-fn set_health(s: &TestServer, name: &str, health: Vec<EpHealth>) {
+fn set_health(s: &TestServer, name: &str, health: Vec<EndpointHealth>) {
     let state = &s.server().state;
     let old = state.load_full();
     let id = old.balance_index(name).expect("a balanced name");
@@ -157,13 +158,13 @@ fn set_health(s: &TestServer, name: &str, health: Vec<EpHealth>) {
 }
 
 /// Health from one letter per endpoint: U up, D down, R drained.
-fn hs(s: &str) -> Vec<EpHealth> {
+fn hs(s: &str) -> Vec<EndpointHealth> {
     s.chars()
-        .map(|c| EpHealth {
+        .map(|c| EndpointHealth {
             state: match c {
-                'U' => State::Up,
-                'D' => State::Down,
-                _ => State::Drained,
+                'U' => EndpointState::Up,
+                'D' => EndpointState::Down,
+                _ => EndpointState::Drained,
             },
             load: None,
         })
@@ -452,10 +453,10 @@ async fn down_endpoints_leave_the_answers_and_when_all_down_applies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn least_loaded_follows_the_reported_loads() {
     let s = start_gslb().await;
-    let loads = |l: [f64; 3]| -> Vec<EpHealth> {
+    let loads = |l: [f64; 3]| -> Vec<EndpointHealth> {
         l.iter()
-            .map(|&x| EpHealth {
-                state: State::Up,
+            .map(|&x| EndpointHealth {
+                state: EndpointState::Up,
                 load: Some(x),
             })
             .collect()
@@ -589,7 +590,7 @@ fn load_errors(config: &str, zone: &str) -> (String, String, Vec<String>) {
     let text = format!("[zones]\ndirectory = \"zones\"\n[datacenters.a]\n{config}");
     let path = dir.path().join("gslb.toml");
     std::fs::write(&path, &text).unwrap();
-    let errs = match Served::load(&path) {
+    let errs = match gslb::load::from_file(&path) {
         Ok(_) => Vec::new(),
         Err(e) => e.iter().map(ToString::to_string).collect(),
     };

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use gslb::health::{DrainTarget, Source, start_with};
 use gslb::metrics::Metrics;
-use gslb::policy::State;
 use gslb::snapshot::Served;
+use gslb::state::EndpointState;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -41,7 +41,7 @@ check = "web"
 endpoints = [ { address = "192.0.2.10", datacenter = "a" } ]
 "#;
     std::fs::write(dir.join("gslb.toml"), cfg).unwrap();
-    Served::load(&dir.join("gslb.toml")).unwrap()
+    gslb::load::from_file(&dir.join("gslb.toml")).unwrap()
 }
 
 /// Probe results by virtual time since start, and the state they must produce.
@@ -92,11 +92,11 @@ async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
     .await
     .unwrap();
     let now_state = || state.load().health.balances[0][0].state;
-    assert_eq!(now_state(), State::Up, "first round passed");
+    assert_eq!(now_state(), EndpointState::Up, "first round passed");
 
     // Watch the published state in 1 ms virtual steps, recording every change (so a change is
     // seen at most 1 ms after the probe that caused it).
-    let mut changes: Vec<(f64, State)> = Vec::new();
+    let mut changes: Vec<(f64, EndpointState)> = Vec::new();
     let mut last = now_state();
     while Instant::now() - t0 < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -112,13 +112,13 @@ async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
         .unwrap();
     assert_eq!(
         now_state(),
-        State::Drained,
+        EndpointState::Drained,
         "a drain is visible when the call returns"
     );
     tokio::time::sleep(INTERVAL * 3).await;
     assert_eq!(
         now_state(),
-        State::Drained,
+        EndpointState::Drained,
         "probes passing do not undo a drain"
     );
 
@@ -146,12 +146,12 @@ async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
         2,
         "the flap changed nothing; then down, up: {changes:?}"
     );
-    assert_eq!(changes[0].1, State::Down);
+    assert_eq!(changes[0].1, EndpointState::Down);
     assert!(
         (changes[0].0 - down_at).abs() <= 0.0015,
         "{changes:?} vs {down_at}"
     );
-    assert_eq!(changes[1].1, State::Up);
+    assert_eq!(changes[1].1, EndpointState::Up);
     assert!(
         (changes[1].0 - up_at).abs() <= 0.0015,
         "{changes:?} vs {up_at}"

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gslb::server::{Bound, Server};
-use gslb::snapshot::Served;
 use hickory_proto::op::Message;
 use hickory_proto::rr::RecordType;
 
@@ -42,7 +41,7 @@ async fn wildcard_binds_answer_from_the_queried_address() {
         format!("[server]\nlisten = {listen}\nthreads = 1\n[zones]\ndirectory = \"zones\"\n"),
     )
     .unwrap();
-    let served = Served::load(&path).unwrap();
+    let served = gslb::load::from_file(&path).unwrap();
     let cfg = served.config.server.clone();
     let bound = Bound::bind(&cfg.listen, cfg.threads).unwrap();
     let server = Server::start(bound, Arc::new(served), &path).await.unwrap();

@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 
 use crate::config::WhenAllDown;
 use crate::metrics::LATENCY_BUCKETS;
-use crate::policy::State;
 use crate::server::Control;
+use crate::state::EndpointState;
 
 fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")
@@ -72,8 +72,12 @@ pub fn render(control: &Control) -> String {
                 .balances
                 .get(bi)
                 .and_then(|r| r.get(ei))
-                .map_or(State::Up, |h| h.state);
-            for s in [State::Up, State::Down, State::Drained] {
+                .map_or(EndpointState::Up, |h| h.state);
+            for s in [
+                EndpointState::Up,
+                EndpointState::Down,
+                EndpointState::Drained,
+            ] {
                 let _ = writeln!(
                     out,
                     "gslb_endpoint_state{{name=\"{n}\",endpoint=\"{}\",datacenter=\"{}\",state=\"{}\"}} {}",
@@ -97,7 +101,7 @@ pub fn render(control: &Control) -> String {
             .health
             .balances
             .get(bi)
-            .is_none_or(|r| r.iter().any(|h| h.state == State::Up));
+            .is_none_or(|r| r.iter().any(|h| h.state == EndpointState::Up));
         let open = !up && b.cfg.when_all_down == WhenAllDown::All;
         let _ = writeln!(
             out,
@@ -186,7 +190,7 @@ pub fn render(control: &Control) -> String {
         let _ = writeln!(
             out,
             "gslb_zone_serial{{zone=\"{}\"}} {}",
-            esc(&crate::dns::name::display(&z.origin)),
+            esc(&crate::wire::name::display(&z.origin)),
             z.serial
         );
     }

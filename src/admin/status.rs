@@ -11,12 +11,13 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::ExplainQuery;
-use crate::dns::name::display;
-use crate::dns::wire::ClientSubnet;
+use crate::policy::Client;
 use crate::policy::trace::explain as trace;
-use crate::policy::{Client, EpHealth, State};
 use crate::server::Control;
 use crate::snapshot::{EndpointStatus, Snapshot};
+use crate::state::{EndpointHealth, EndpointState};
+use crate::wire::ClientSubnet;
+use crate::wire::name::display;
 
 /// RFC 3339 UTC time, to the second.
 pub fn rfc3339(t: SystemTime) -> String {
@@ -66,7 +67,9 @@ pub fn status(snap: &Snapshot, control: &Control) -> Value {
         .enumerate()
         .map(|(bi, b)| {
             let rows = h.balances.get(bi);
-            let up = rows.map_or(0, |r| r.iter().filter(|e| e.state == State::Up).count());
+            let up = rows.map_or(0, |r| {
+                r.iter().filter(|e| e.state == EndpointState::Up).count()
+            });
             let endpoints: Vec<Value> = b
                 .cfg
                 .endpoints
@@ -76,7 +79,7 @@ pub fn status(snap: &Snapshot, control: &Control) -> Value {
                     let eh = rows
                         .and_then(|r| r.get(ei))
                         .copied()
-                        .unwrap_or(EpHealth::UP);
+                        .unwrap_or(EndpointHealth::UP);
                     let mut v = json!({
                         "address": e.address,
                         "datacenter": b.dc_names[ei],
@@ -119,8 +122,8 @@ pub fn status(snap: &Snapshot, control: &Control) -> Value {
                     if *name == d.name {
                         total += 1;
                         match h.balances.get(bi).and_then(|r| r.get(ei)).map(|e| e.state) {
-                            Some(State::Down) => {}
-                            Some(State::Drained) => drained += 1,
+                            Some(EndpointState::Down) => {}
+                            Some(EndpointState::Drained) => drained += 1,
                             _ => up += 1,
                         }
                     }
@@ -214,12 +217,12 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Value, (StatusCode, 
     };
     let client = parse_client(q.client.as_deref().unwrap_or("127.0.0.1"))
         .map_err(|e| (StatusCode::BAD_REQUEST, e))?;
-    let mut health: Vec<EpHealth> = snap
+    let mut health: Vec<EndpointHealth> = snap
         .health
         .balances
         .get(bi)
         .cloned()
-        .unwrap_or_else(|| vec![EpHealth::UP; b.cfg.endpoints.len()]);
+        .unwrap_or_else(|| vec![EndpointHealth::UP; b.cfg.endpoints.len()]);
     let mut assumed = Vec::new();
     for what in q
         .assume_down
@@ -233,7 +236,7 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Value, (StatusCode, 
         let mut hit = false;
         for (i, e) in b.cfg.endpoints.iter().enumerate() {
             if Some(e.address) == addr || b.dc_names[i] == what {
-                health[i].state = State::Down;
+                health[i].state = EndpointState::Down;
                 hit = true;
             }
         }

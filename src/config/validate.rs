@@ -484,7 +484,7 @@ fn balance(
         );
     }
     Some(Balance {
-        key: crate::dns::name::key_of(&name),
+        key: crate::wire::name::key_of(&name),
         name: display,
         pos,
         policy,

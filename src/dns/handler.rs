@@ -8,10 +8,10 @@
 use std::net::IpAddr;
 
 use super::lookup::resolve;
-use super::wire::{
+use crate::snapshot::Snapshot;
+use crate::wire::{
     self, MIN_UDP_PAYLOAD, OptOut, ParseError, ResponseWriter, parse_query, rcode, rtype,
 };
-use crate::snapshot::Snapshot;
 
 /// How the query arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -141,7 +141,7 @@ pub fn handle(
     let client = crate::policy::Client::new(peer, q.edns.as_ref().and_then(|e| e.ecs));
     let mut scope = 0u8;
     let mut balancer = |id: u32, qtype: u16, owner: &[u8], w: &mut ResponseWriter<'_>| {
-        let (n, s) = snap.balance_answer(id, qtype, &client, owner, w);
+        let (n, s) = super::balanced::write(snap, id, qtype, &client, owner, w);
         scope = scope.max(s);
         n
     };

@@ -5,9 +5,10 @@
 //! SOA at min(TTL, MINIMUM) (RFC 2308), minimal ANY (RFC 8482), and handing balanced names to
 //! the balancer. Must not: block, allocate per query, or know how balanced answers are chosen.
 
-use super::name::{NameBuf, is_at_or_below};
-use super::wire::{ResponseWriter, Section, rcode, rtype};
-use super::zone::{Node, RRset, Zone};
+use crate::wire::name::{NameBuf, is_at_or_below};
+use crate::wire::{ResponseWriter, Section, rcode, rtype};
+use crate::zone::find::{Found, find};
+use crate::zone::{RRset, Zone};
 
 /// Longest CNAME chain followed inside a zone.
 const MAX_CHAIN: usize = 8;
@@ -15,87 +16,6 @@ const MAX_CHAIN: usize = 8;
 /// Writes the answer of a balanced name: `(balance id, qtype, owner, writer)` → records written.
 /// Zero records means the name has nothing of that type right now (NODATA).
 pub type Balancer<'a> = dyn FnMut(u32, u16, &[u8], &mut ResponseWriter<'_>) -> usize + 'a;
-
-/// Where a name lands inside a zone.
-enum Found<'z> {
-    /// The name exists (or a wildcard stands for it).
-    Node(&'z Node),
-    /// The name is at or below a delegation cut: refer to the child.
-    Cut(&'z [u8], &'z Node),
-    /// The name does not exist and no wildcard covers it.
-    NxDomain,
-}
-
-fn find<'z>(zone: &'z Zone, name: &'z [u8], qtype: u16) -> Found<'z> {
-    // Label start offsets of `name`, so the walk can go from the apex down.
-    let mut starts = [0u8; 128];
-    let mut n = 0;
-    let mut pos = 0usize;
-    while pos < name.len() && name[pos] != 0 && n < starts.len() {
-        starts[n] = pos as u8;
-        n += 1;
-        pos += 1 + name[pos] as usize;
-    }
-    let apex_len = zone.origin.len();
-    let mut closest: &[u8] = &zone.origin;
-    for &s in starts[..n].iter().rev() {
-        let candidate = &name[s as usize..];
-        if candidate.len() <= apex_len {
-            continue;
-        }
-        match zone.node(candidate) {
-            None => return wildcard(zone, closest),
-            Some(node) => {
-                // Data at a cut belongs to the child, but DS lives on the parent side.
-                if node.get(rtype::NS).is_some() && !(s == 0 && qtype == rtype::DS) {
-                    return Found::Cut(candidate, node);
-                }
-                if s == 0 {
-                    // The name itself: found on the way down, no second probe.
-                    return Found::Node(node);
-                }
-                closest = candidate;
-            }
-        }
-    }
-    // Only the apex (or a name no longer than it) is left.
-    match zone.node(name) {
-        Some(node) => Found::Node(node),
-        None => wildcard(zone, closest),
-    }
-}
-
-/// The delegation cut at or above `name` inside `zone`, if any.
-pub fn cut_above<'a>(zone: &'a Zone, name: &'a [u8]) -> Option<&'a [u8]> {
-    match find(zone, name, rtype::A) {
-        Found::Cut(cut, _) => Some(cut),
-        _ => None,
-    }
-}
-
-/// RFC 4592 §3.3.1: only the wildcard child of the closest encloser can match.
-fn wildcard<'z>(zone: &'z Zone, closest: &[u8]) -> Found<'z> {
-    let mut w = NameBuf::new();
-    if w.push_label(b"*").is_none() {
-        return Found::NxDomain;
-    }
-    let mut ok = true;
-    for s in super::name::suffixes(closest) {
-        let l = s[0] as usize;
-        if l == 0 {
-            ok = w.push_root().is_some();
-            break;
-        }
-        if w.push_label(&s[1..1 + l]).is_none() {
-            ok = false;
-            break;
-        }
-    }
-    match (ok, zone.node(w.as_bytes())) {
-        (true, Some(node)) => Found::Node(node),
-        _ => Found::NxDomain,
-    }
-}
 
 fn write_set(w: &mut ResponseWriter<'_>, section: Section, owner: &[u8], set: &RRset) -> bool {
     write_set_ttl(w, section, owner, set, set.ttl, true)

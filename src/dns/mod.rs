@@ -1,15 +1,15 @@
-//! The DNS side: wire format, zones, lookup, the per-query handler and the listeners.
+//! Serving DNS: the per-query handler, the RFC 1034 answer over the zones, balanced answers,
+//! and the UDP/TCP listeners.
 //!
-//! hickory-proto's types appear only in `zone` and `zonefile` (loading); the answer path works
-//! on bytes so a hickory upgrade touches loading alone.
+//! Owns: turning one query and one snapshot into one response, and the sockets that carry them.
+//! Must not: load or validate anything (that is `load`), or decide health. The wire format is
+//! `wire`, the zone data `zone`; hickory-proto's types appear only in `zone` (loading), so a
+//! hickory upgrade touches loading alone.
 
+pub mod balanced;
 pub mod handler;
 pub mod lookup;
-pub mod name;
 pub mod tcp;
 pub mod udp;
 #[cfg(target_os = "linux")]
 pub mod udp_batch;
-pub mod wire;
-pub mod zone;
-pub mod zonefile;

@@ -19,8 +19,8 @@ use super::drain::Drains;
 use super::tracker::Tracker;
 use super::{DrainTarget, MAX_IN_FLIGHT, Msg, Plan, TargetKey, prober};
 use crate::metrics::Metrics;
-use crate::policy::{EpHealth, State};
 use crate::snapshot::{EndpointStatus, Health, Served, Snapshot, Transition};
+use crate::state::{EndpointHealth, EndpointState};
 
 /// Transitions kept for the status page.
 const TRANSITIONS_KEPT: usize = 200;
@@ -63,7 +63,7 @@ pub(super) struct Publisher {
     generation: u64,
     transitions: VecDeque<Transition>,
     /// What each endpoint was last published as, to log changes once.
-    published: Vec<Vec<State>>,
+    published: Vec<Vec<EndpointState>>,
     probers: CancellationToken,
     slots: Arc<Semaphore>,
 }
@@ -249,7 +249,7 @@ impl Publisher {
         let mut status = Vec::with_capacity(self.served.balances.len());
         let first = self.published.is_empty();
         let mut published = Vec::with_capacity(self.served.balances.len());
-        let mut logged: Vec<(IpAddr, State)> = Vec::new();
+        let mut logged: Vec<(IpAddr, EndpointState)> = Vec::new();
         let served = self.served.clone();
         for (bi, b) in served.balances.iter().enumerate() {
             let mut hrow = Vec::with_capacity(b.cfg.endpoints.len());
@@ -267,11 +267,11 @@ impl Publisher {
                 let dc = &b.dc_names[ei];
                 let probed_up = tracker.is_none_or(|t| t.up != Some(false));
                 let state = if self.drains.is_drained(&e.address, dc) {
-                    State::Drained
+                    EndpointState::Drained
                 } else if probed_up {
-                    State::Up
+                    EndpointState::Up
                 } else {
-                    State::Down
+                    EndpointState::Down
                 };
                 let before = if first {
                     None
@@ -280,7 +280,7 @@ impl Publisher {
                 };
                 let since = match (before, tracker) {
                     (Some(s), _) if s != state => now,
-                    (_, Some(t)) if state != State::Drained => t.since,
+                    (_, Some(t)) if state != EndpointState::Drained => t.since,
                     _ => self
                         .io
                         .state
@@ -296,8 +296,8 @@ impl Publisher {
                 {
                     logged.push((e.address, state));
                     let reason = match (state, tracker.and_then(|t| t.last.as_ref())) {
-                        (State::Drained, _) => "drained by operator".to_string(),
-                        (_, Some(r)) if from != State::Drained => r.detail.clone(),
+                        (EndpointState::Drained, _) => "drained by operator".to_string(),
+                        (_, Some(r)) if from != EndpointState::Drained => r.detail.clone(),
                         _ => "undrained by operator".to_string(),
                     };
                     log_transition(
@@ -310,7 +310,7 @@ impl Publisher {
                         now,
                     );
                 }
-                hrow.push(EpHealth {
+                hrow.push(EndpointHealth {
                     state,
                     load: tracker.and_then(|t| t.load),
                 });
@@ -346,8 +346,8 @@ fn log_transition(
     transitions: &mut VecDeque<Transition>,
     endpoint: IpAddr,
     dc: &str,
-    from: State,
-    to: State,
+    from: EndpointState,
+    to: EndpointState,
     reason: String,
     at: SystemTime,
 ) {

@@ -11,18 +11,7 @@
 
 use std::time::SystemTime;
 
-/// The result of one probe.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProbeResult {
-    /// Whether the check passed.
-    pub ok: bool,
-    /// Why it failed ("connect refused", "status 503", "timeout after 500ms"), or what it saw.
-    pub detail: String,
-    /// How long the probe took, in seconds.
-    pub latency: f64,
-    /// The load the endpoint reported, when the check reads one.
-    pub load: Option<f64>,
-}
+pub use crate::state::ProbeResult;
 
 /// A change of verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::{Balance, Config, Location, PolicyKind, WhenAllDown};
-use crate::dns::wire::ClientSubnet;
+use crate::state::{EndpointHealth, EndpointState};
+use crate::wire::ClientSubnet;
 use geoip::GeoIp;
 use subnet::SubnetMap;
 
@@ -94,45 +95,6 @@ impl Client {
             },
         }
     }
-}
-
-/// What the health tracker says of one endpoint of one balanced name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    /// Passing its checks (or never checked).
-    Up,
-    /// Failing its checks.
-    Down,
-    /// Taken out by an operator.
-    Drained,
-}
-
-impl State {
-    /// Lower-case name as the API shows it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Up => "up",
-            State::Down => "down",
-            State::Drained => "drained",
-        }
-    }
-}
-
-/// Health of one endpoint as the answer path reads it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EpHealth {
-    /// Its state.
-    pub state: State,
-    /// The load it last reported (least-loaded).
-    pub load: Option<f64>,
-}
-
-impl EpHealth {
-    /// Up, no load known.
-    pub const UP: EpHealth = EpHealth {
-        state: State::Up,
-        load: None,
-    };
 }
 
 /// A balanced name ready to answer: its config plus the tables its policy needs.
@@ -280,7 +242,7 @@ pub struct Input<'a> {
     /// The client.
     pub client: &'a Client,
     /// Health of every endpoint of `b`.
-    pub health: &'a [EpHealth],
+    pub health: &'a [EndpointHealth],
     /// Rotation counter value for this answer.
     pub counter: u64,
     /// A uniformly random draw for this answer.
@@ -308,7 +270,7 @@ pub fn decide(
     b: &BalancedName,
     v4: bool,
     client: &Client,
-    health: &[EpHealth],
+    health: &[EndpointHealth],
     counter: u64,
     random: u64,
 ) -> Decision {
@@ -320,12 +282,12 @@ pub fn decide(
                 continue;
             }
             n_family += 1;
-            match health.get(i).map_or(State::Up, |h| h.state) {
-                State::Up => {
+            match health.get(i).map_or(EndpointState::Up, |h| h.state) {
+                EndpointState::Up => {
                     cands[n] = i as u16;
                     n += 1;
                 }
-                State::Drained | State::Down => {}
+                EndpointState::Drained | EndpointState::Down => {}
             }
         }
         let mut d = Decision {
@@ -353,7 +315,8 @@ pub fn decide(
                     // Fail open: every endpoint that is not drained counts as up.
                     for (i, e) in b.cfg.endpoints.iter().enumerate().take(cands.len()) {
                         if e.address.is_ipv4() == v4
-                            && health.get(i).map_or(State::Up, |h| h.state) != State::Drained
+                            && health.get(i).map_or(EndpointState::Up, |h| h.state)
+                                != EndpointState::Drained
                         {
                             cands[n] = i as u16;
                             n += 1;

@@ -91,13 +91,13 @@ fn one(opts: &str, eps: &[(&str, &str, u32, u32)]) -> BalancedName {
 }
 
 /// Health from one letter per endpoint: U up, D down, R drained.
-fn hs(s: &str) -> Vec<EpHealth> {
+fn hs(s: &str) -> Vec<EndpointHealth> {
     s.chars()
-        .map(|c| EpHealth {
+        .map(|c| EndpointHealth {
             state: match c {
-                'U' => State::Up,
-                'D' => State::Down,
-                'R' => State::Drained,
+                'U' => EndpointState::Up,
+                'D' => EndpointState::Down,
+                'R' => EndpointState::Drained,
                 _ => panic!("health letter {c}"),
             },
             load: None,
@@ -430,14 +430,14 @@ fn failover_uses_the_lowest_priority_group_up() {
     let (_, bs) = balances(FAILOVER);
     let b = &bs[0];
     let client = Client::new(ip("192.0.2.200"), None);
-    let up = EpHealth::UP;
-    let down = EpHealth {
-        state: State::Down,
+    let up = EndpointHealth::UP;
+    let down = EndpointHealth {
+        state: EndpointState::Down,
         load: None,
     };
     // (health of the three endpoints, family v4, expected answer)
     #[rustfmt::skip]
-    let cases: Vec<([EpHealth; 3], bool, Vec<&str>)> = vec![
+    let cases: Vec<([EndpointHealth; 3], bool, Vec<&str>)> = vec![
         ([up, up, up], true, vec!["192.0.2.1"]),
         ([down, up, up], true, vec!["192.0.2.2"]),
         ([up, up, up], false, vec!["2001:db8::1"]),

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{BalancedName, Client, Decision, EpHealth, Reason, decide};
+use super::{BalancedName, Client, Decision, EndpointHealth, Reason, decide};
 
 /// One endpoint as the trace shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -91,7 +91,7 @@ pub fn describe(b: &BalancedName, d: &Decision) -> String {
 }
 
 /// Explains what `b` answers for `client` and family (`v4`), given `health`.
-pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EpHealth]) -> Trace {
+pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHealth]) -> Trace {
     let d = decide(b, v4, client, health, 0, 0);
     let answer: Vec<IpAddr> = if d.fallback {
         b.cfg
@@ -120,7 +120,7 @@ pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EpHealth])
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                let h = health.get(i).copied().unwrap_or(EpHealth::UP);
+                let h = health.get(i).copied().unwrap_or(EndpointHealth::UP);
                 EndpointTrace {
                     address: e.address,
                     datacenter: b.dc_names[i].clone(),

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gslb::server::{Bound, Server};
-use gslb::snapshot::Served;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
@@ -92,7 +91,7 @@ pub async fn start_with(server_extra: &str, extra: &str, zones: &[(&str, &str)])
     );
     let path = dir.path().join("gslb.toml");
     std::fs::write(&path, config).unwrap();
-    let served = Served::load(&path)
+    let served = gslb::load::from_file(&path)
         .unwrap_or_else(|e| panic!("test config rejected: {}", gslb::diag::Diagnostics(e)));
     let cfg = served.config.server.clone();
     let bound = Bound::bind(&cfg.listen, cfg.threads)

@@ -77,7 +77,7 @@ fn hashed_is_stable_per_client_network_and_scoped_to_it() {
 }
 
 /// The endpoint each of `nets` hashes to.
-fn assignment(b: &BalancedName, nets: &[Client], h: &[EpHealth]) -> Vec<u16> {
+fn assignment(b: &BalancedName, nets: &[Client], h: &[EndpointHealth]) -> Vec<u16> {
     nets.iter()
         .map(|c| decide(b, true, c, h, 0, 0).chosen.as_slice()[0])
         .collect()
@@ -101,7 +101,7 @@ fn hashed_moves_only_a_dead_endpoints_clients_and_moves_them_back() {
     }
     for dead in 0..5u16 {
         let mut h = all_up.clone();
-        h[dead as usize].state = State::Down;
+        h[dead as usize].state = EndpointState::Down;
         let during = assignment(&b, &nets, &h);
         let mut moved = 0;
         for (k, (&was, &now)) in before.iter().zip(&during).enumerate() {
@@ -114,7 +114,7 @@ fn hashed_moves_only_a_dead_endpoints_clients_and_moves_them_back() {
         }
         assert_eq!(moved, per[dead as usize]);
         // Drained behaves the same; recovery restores every network exactly.
-        h[dead as usize].state = State::Drained;
+        h[dead as usize].state = EndpointState::Drained;
         assert_eq!(assignment(&b, &nets, &h), during);
         assert_eq!(
             assignment(&b, &nets, &all_up),

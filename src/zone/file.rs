@@ -15,7 +15,7 @@ use std::str::FromStr;
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::txt::Parser;
 
-use super::zone::{Zone, ZoneProblem};
+use super::{Zone, ZoneProblem};
 use crate::diag::Diagnostic;
 
 /// Loads every zone file in `dir`: regular files not starting with `.` and not ending in `~`.
@@ -55,7 +55,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Zone>, Vec<Diagnostic>> {
                         1,
                         format!(
                             "zone {} is already loaded from {}",
-                            super::name::display(&z.origin),
+                            crate::wire::name::display(&z.origin),
                             other.file.display()
                         ),
                     ));
@@ -509,7 +509,7 @@ mod tests {
     }
 
     fn has(z: &Zone, name: &str) -> bool {
-        let key = super::super::name::key_of(&Name::from_str(name).unwrap());
+        let key = crate::wire::name::key_of(&Name::from_str(name).unwrap());
         z.node(&key).is_some_and(|n| !n.rrsets.is_empty())
     }
 

@@ -10,6 +10,9 @@
 //! walk over the query name's suffixes with one hash lookup per label: the cost does not grow
 //! with the zone's size, for hits and misses alike.
 
+pub mod file;
+pub mod find;
+
 use std::collections::{HashMap, HashSet};
 
 /// The zone maps' hasher: foldhash is several times faster than SipHash on short keys; the keys
@@ -20,8 +23,8 @@ use std::path::PathBuf;
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
-use super::name::{display, is_at_or_below, key_of, parent, write_key};
-use super::wire::rtype;
+use crate::wire::name::{display, is_at_or_below, key_of, parent, write_key};
+use crate::wire::rtype;
 
 /// One RRset, encoded once at load time.
 #[derive(Clone, Debug)]
@@ -507,7 +510,7 @@ impl ZoneSet {
 
     /// The most specific zone at or above `name`.
     pub fn find(&self, name: &[u8]) -> Option<&Zone> {
-        super::name::suffixes(name)
+        crate::wire::name::suffixes(name)
             .skip_while(|s| s.len() > self.longest)
             .find_map(|s| self.zones.get(s))
     }

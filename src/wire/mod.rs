@@ -6,7 +6,9 @@
 
 use std::net::IpAddr;
 
-use super::name::{MAX_NAME, NameBuf};
+pub mod name;
+
+use name::{MAX_NAME, NameBuf};
 
 /// Record types and classes this server names in code (RFC 1035 §3.2.2, RFC 6891, RFC 8482).
 pub mod rtype {
