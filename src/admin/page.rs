@@ -66,7 +66,7 @@ function draw(st) {
     const h = el("h3", b.name + " · " + b.policy + " · ttl " + b.ttl + " · " + b.endpoints_up + "/" + b.endpoints.length + " up");
     h.dataset.name = b.name;
     bal.appendChild(h);
-    if (b.failing_open) bal.appendChild(el("p", "Every endpoint is down: answering as if all were up (fail open).", "open"));
+    if (b.failing_open) bal.appendChild(el("p", "Every endpoint of an address family is down: answering them as if they were up (fail open).", "open"));
     const t = el("table");
     t.dataset.name = b.name;
     t.appendChild(el("thead")).appendChild(row(["endpoint", "data center", "priority", "weight", "state", "since", "last check", "load"]));

@@ -6,9 +6,8 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-use crate::config::WhenAllDown;
+use crate::control::Control;
 use crate::metrics::LATENCY_BUCKETS;
-use crate::server::Control;
 use crate::state::EndpointState;
 
 fn esc(s: &str) -> String {
@@ -94,15 +93,11 @@ pub fn render(control: &Control) -> String {
         &mut out,
         "gslb_balance_failing_open",
         "gauge",
-        "1 while every endpoint of a balanced name is down and it answers as if all were up.",
+        "1 while every endpoint of an address family of a balanced name is down (none up, not all drained) and, with when_all_down = \"all\", it answers them as if they were up.",
     );
     for (bi, b) in served.balances.iter().enumerate() {
-        let up = snap
-            .health
-            .balances
-            .get(bi)
-            .is_none_or(|r| r.iter().any(|h| h.state == EndpointState::Up));
-        let open = !up && b.cfg.when_all_down == WhenAllDown::All;
+        let rows = snap.health.balances.get(bi).map_or(&[][..], Vec::as_slice);
+        let open = crate::policy::failing_open(b, rows);
         let _ = writeln!(
             out,
             "gslb_balance_failing_open{{name=\"{}\"}} {}",

@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::ExplainQuery;
+use crate::control::Control;
 use crate::policy::Client;
 use crate::policy::trace::explain as trace;
-use crate::server::Control;
 use crate::snapshot::{EndpointStatus, Snapshot};
 use crate::state::{EndpointHealth, EndpointState};
 use crate::wire::ClientSubnet;
@@ -104,7 +104,7 @@ pub fn status(snap: &Snapshot, control: &Control) -> Value {
                 "answers": b.cfg.answers,
                 "when_all_down": format!("{:?}", b.cfg.when_all_down).to_lowercase(),
                 "endpoints_up": up,
-                "failing_open": up == 0 && b.cfg.when_all_down == crate::config::WhenAllDown::All,
+                "failing_open": crate::policy::failing_open(b, rows.map_or(&[][..], Vec::as_slice)),
                 "endpoints": endpoints,
             })
         })

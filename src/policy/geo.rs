@@ -7,21 +7,21 @@ use super::{Chosen, Input, Reason, by_priority, rotate_where};
 
 /// Picks by client network; the scope is the matched network's prefix length, or longer when
 /// networks nest inside it.
-pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
-    let subnets = &inp.b.subnets;
-    if let Some((dc, prefix)) = subnets.lookup(inp.client.addr) {
-        let in_dc = |i: u16| inp.b.cfg.endpoints[i as usize].datacenter == *dc;
-        if rotate_where(inp, cands, in_dc, out) > 0 {
+pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+    let subnets = &input.b.subnets;
+    if let Some((dc, prefix)) = subnets.lookup(input.client.addr) {
+        let in_dc = |i: u16| input.b.cfg.endpoints[i as usize].datacenter == *dc;
+        if rotate_where(input, candidates, in_dc, out) > 0 {
             return (
-                subnets.scope(inp.client.addr, prefix),
+                subnets.scope(input.client.addr, prefix),
                 Reason::GeoMatch(*dc),
             );
         }
     }
-    let p = by_priority(inp, cands, out);
+    let p = by_priority(input, candidates, out);
     // The answer holds for the client network as the resolver sent it, less any network inside.
     (
-        subnets.scope(inp.client.addr, inp.client.prefix),
+        subnets.scope(input.client.addr, input.client.prefix),
         Reason::ByPriority(p),
     )
 }

@@ -13,18 +13,18 @@ fn score(client: &[u8], prefix: u8, endpoint: &[u8], weight: u32) -> f64 {
 }
 
 /// Picks the `answers` highest-scoring endpoints for the client network.
-pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
-    let (cb, cl) = addr_bytes(&inp.client.addr);
-    let want = inp.answers.min(cands.len());
+pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+    let (cb, cl) = addr_bytes(&input.client.addr);
+    let want = input.answers.min(candidates.len());
     while out.len() < want {
         let mut best: Option<(f64, u16)> = None;
-        for &i in cands {
+        for &i in candidates {
             if out.as_slice().contains(&i) {
                 continue;
             }
-            let e = &inp.b.cfg.endpoints[i as usize];
+            let e = &input.b.cfg.endpoints[i as usize];
             let (eb, el) = addr_bytes(&e.address);
-            let s = score(&cb[..cl], inp.client.prefix, &eb[..el], e.weight);
+            let s = score(&cb[..cl], input.client.prefix, &eb[..el], e.weight);
             if best.is_none_or(|(bs, _)| s > bs) {
                 best = Some((s, i));
             }
@@ -34,5 +34,5 @@ pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) 
             None => break,
         }
     }
-    (inp.client.prefix, Reason::Hashed)
+    (input.client.prefix, Reason::Hashed)
 }

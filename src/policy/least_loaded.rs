@@ -5,27 +5,28 @@
 use super::{Chosen, Input, Reason, with_scratch};
 
 /// Picks the `answers` lowest-load endpoints.
-pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
+pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
     let load = |i: u16| {
-        inp.health
+        input
+            .health
             .get(i as usize)
             .and_then(|h| h.load)
             .filter(|l| !l.is_nan())
             .unwrap_or(f64::INFINITY)
     };
-    let n = cands.len();
+    let n = candidates.len();
     with_scratch(n, |order| {
         // Start the tie order at the rotation point so equal loads share the traffic.
         let start = if n == 0 {
             0
         } else {
-            (inp.counter % n as u64) as usize
+            (input.counter % n as u64) as usize
         };
         for (k, slot) in order.iter_mut().enumerate() {
-            *slot = cands[(start + k) % n];
+            *slot = candidates[(start + k) % n];
         }
         order.sort_by(|&a, &b| load(a).total_cmp(&load(b)));
-        for &i in order.iter().take(inp.answers) {
+        for &i in order.iter().take(input.answers) {
             out.push(i);
         }
     });

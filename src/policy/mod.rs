@@ -235,6 +235,73 @@ pub struct Decision {
     pub reason: Reason,
 }
 
+/// How the endpoints of one address family of a balanced name stand before any policy runs:
+/// the one home of the `when_all_down` rule, which the answer, explain, `/v1/status`,
+/// `gslb_balance_failing_open` and the status page all read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Availability {
+    /// The name has no endpoint of this family: NODATA, whatever the health.
+    NoFamily,
+    /// At least one endpoint is up: the policy chooses among those.
+    Up,
+    /// None up, `when_all_down = "none"`: NODATA.
+    AllDownNone,
+    /// None up, `when_all_down = "fallback"`: the fallback addresses.
+    AllDownFallback,
+    /// None up, `when_all_down = "all"`, and some are down rather than drained: fail open,
+    /// answering the endpoints that are down as if they were up.
+    FailingOpen,
+    /// None up and every one drained: nothing to fail open to (NODATA). An operator's drain is
+    /// never overridden, even by `when_all_down = "all"`.
+    AllDrained,
+}
+
+impl Availability {
+    /// The rule, from counts over the family's endpoints: how many there are, how many are up,
+    /// and how many are not drained (up or down).
+    pub fn of(family: usize, up: usize, not_drained: usize, when_all_down: WhenAllDown) -> Self {
+        if family == 0 {
+            return Availability::NoFamily;
+        }
+        if up > 0 {
+            return Availability::Up;
+        }
+        match when_all_down {
+            WhenAllDown::None => Availability::AllDownNone,
+            WhenAllDown::Fallback => Availability::AllDownFallback,
+            WhenAllDown::All if not_drained > 0 => Availability::FailingOpen,
+            WhenAllDown::All => Availability::AllDrained,
+        }
+    }
+
+    /// Of the endpoints of `b` with this family (`v4`), under `health` (missing = up).
+    pub fn family(b: &BalancedName, v4: bool, health: &[EndpointHealth]) -> Self {
+        let (mut family, mut up, mut not_drained) = (0, 0, 0);
+        for (i, e) in b.cfg.endpoints.iter().enumerate() {
+            if e.address.is_ipv4() != v4 {
+                continue;
+            }
+            family += 1;
+            match health.get(i).map_or(EndpointState::Up, |h| h.state) {
+                EndpointState::Up => {
+                    up += 1;
+                    not_drained += 1;
+                }
+                EndpointState::Down => not_drained += 1,
+                EndpointState::Drained => {}
+            }
+        }
+        Availability::of(family, up, not_drained, b.cfg.when_all_down)
+    }
+}
+
+/// Whether `b` is failing open for A or for AAAA queries under `health`.
+pub fn failing_open(b: &BalancedName, health: &[EndpointHealth]) -> bool {
+    [true, false]
+        .into_iter()
+        .any(|v4| Availability::family(b, v4, health) == Availability::FailingOpen)
+}
+
 /// What a policy sees: the balanced name, the client and the candidates (up, right family).
 pub struct Input<'a> {
     /// The balanced name.
@@ -251,17 +318,17 @@ pub struct Input<'a> {
     pub answers: usize,
 }
 
-/// Runs the policy of `inp.b` over `cands`; returns the scope and reason.
-fn run_policy(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
-    match inp.b.cfg.policy {
-        PolicyKind::RoundRobin => rotation::round_robin(inp, cands, out),
-        PolicyKind::All => rotation::all(inp, cands, out),
-        PolicyKind::Failover => rotation::failover(inp, cands, out),
-        PolicyKind::Weighted => weighted::select(inp, cands, out),
-        PolicyKind::Hashed => hashed::select(inp, cands, out),
-        PolicyKind::Geo => geo::select(inp, cands, out),
-        PolicyKind::Nearest => nearest::select(inp, cands, out),
-        PolicyKind::LeastLoaded => least_loaded::select(inp, cands, out),
+/// Runs the policy of `input.b` over `candidates`; returns the scope and reason.
+fn run_policy(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+    match input.b.cfg.policy {
+        PolicyKind::RoundRobin => rotation::round_robin(input, candidates, out),
+        PolicyKind::All => rotation::all(input, candidates, out),
+        PolicyKind::Failover => rotation::failover(input, candidates, out),
+        PolicyKind::Weighted => weighted::select(input, candidates, out),
+        PolicyKind::Hashed => hashed::select(input, candidates, out),
+        PolicyKind::Geo => geo::select(input, candidates, out),
+        PolicyKind::Nearest => nearest::select(input, candidates, out),
+        PolicyKind::LeastLoaded => least_loaded::select(input, candidates, out),
     }
 }
 
@@ -274,20 +341,23 @@ pub fn decide(
     counter: u64,
     random: u64,
 ) -> Decision {
-    with_scratch(b.cfg.endpoints.len(), |cands| {
+    with_scratch(b.cfg.endpoints.len(), |candidates| {
         let mut n = 0;
-        let mut n_family = 0;
-        for (i, e) in b.cfg.endpoints.iter().enumerate().take(cands.len()) {
+        let mut family = 0;
+        let mut not_drained = 0;
+        for (i, e) in b.cfg.endpoints.iter().enumerate().take(candidates.len()) {
             if e.address.is_ipv4() != v4 {
                 continue;
             }
-            n_family += 1;
+            family += 1;
             match health.get(i).map_or(EndpointState::Up, |h| h.state) {
                 EndpointState::Up => {
-                    cands[n] = i as u16;
+                    candidates[n] = i as u16;
                     n += 1;
+                    not_drained += 1;
                 }
-                EndpointState::Drained | EndpointState::Down => {}
+                EndpointState::Down => not_drained += 1,
+                EndpointState::Drained => {}
             }
         }
         let mut d = Decision {
@@ -297,40 +367,37 @@ pub fn decide(
             scope: 0,
             reason: Reason::NoFamily,
         };
-        if n_family == 0 {
-            return d;
-        }
-        if n == 0 {
-            match b.cfg.when_all_down {
-                WhenAllDown::None => {
-                    d.reason = Reason::AllDownNone;
-                    return d;
-                }
-                WhenAllDown::Fallback => {
-                    d.reason = Reason::AllDownFallback;
-                    d.fallback = true;
-                    return d;
-                }
-                WhenAllDown::All => {
-                    // Fail open: every endpoint that is not drained counts as up.
-                    for (i, e) in b.cfg.endpoints.iter().enumerate().take(cands.len()) {
-                        if e.address.is_ipv4() == v4
-                            && health.get(i).map_or(EndpointState::Up, |h| h.state)
-                                != EndpointState::Drained
-                        {
-                            cands[n] = i as u16;
-                            n += 1;
-                        }
+        match Availability::of(family, n, not_drained, b.cfg.when_all_down) {
+            Availability::NoFamily => return d,
+            Availability::AllDownNone => {
+                d.reason = Reason::AllDownNone;
+                return d;
+            }
+            Availability::AllDownFallback => {
+                d.reason = Reason::AllDownFallback;
+                d.fallback = true;
+                return d;
+            }
+            Availability::AllDrained => {
+                d.reason = Reason::AllDrained;
+                return d;
+            }
+            Availability::Up => {}
+            Availability::FailingOpen => {
+                // Every endpoint that is not drained counts as up.
+                for (i, e) in b.cfg.endpoints.iter().enumerate().take(candidates.len()) {
+                    if e.address.is_ipv4() == v4
+                        && health.get(i).map_or(EndpointState::Up, |h| h.state)
+                            == EndpointState::Down
+                    {
+                        candidates[n] = i as u16;
+                        n += 1;
                     }
-                    if n == 0 {
-                        d.reason = Reason::AllDrained;
-                        return d;
-                    }
-                    d.failing_open = true;
                 }
+                d.failing_open = true;
             }
         }
-        let inp = Input {
+        let input = Input {
             b,
             client,
             health,
@@ -338,16 +405,16 @@ pub fn decide(
             random,
             answers: b.cfg.answers.min(MAX_ANSWERS),
         };
-        let (scope, reason) = run_policy(&inp, &cands[..n], &mut d.chosen);
+        let (scope, reason) = run_policy(&input, &candidates[..n], &mut d.chosen);
         d.scope = if client.from_ecs { scope } else { 0 };
         d.reason = reason;
         d
     })
 }
 
-/// Lowest priority among `cands`.
-fn lowest_priority(b: &BalancedName, cands: &[u16]) -> u32 {
-    cands
+/// Lowest priority among `candidates`.
+fn lowest_priority(b: &BalancedName, candidates: &[u16]) -> u32 {
+    candidates
         .iter()
         .map(|&i| b.cfg.endpoints[i as usize].priority)
         .min()
@@ -355,23 +422,23 @@ fn lowest_priority(b: &BalancedName, cands: &[u16]) -> u32 {
 }
 
 /// Rotates through `group` starting at the counter, taking up to `answers`.
-fn rotate(inp: &Input<'_>, group: &[u16], out: &mut Chosen) {
+fn rotate(input: &Input<'_>, group: &[u16], out: &mut Chosen) {
     if group.is_empty() {
         return;
     }
-    let start = (inp.counter % group.len() as u64) as usize;
-    for k in 0..group.len().min(inp.answers) {
+    let start = (input.counter % group.len() as u64) as usize;
+    for k in 0..group.len().min(input.answers) {
         out.push(group[(start + k) % group.len()]);
     }
 }
 
 /// The fallback for client-dependent policies: the lowest priority group, rotating.
-fn by_priority(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> u32 {
-    let p = lowest_priority(inp.b, cands);
+fn by_priority(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> u32 {
+    let p = lowest_priority(input.b, candidates);
     rotate_where(
-        inp,
-        cands,
-        |i| inp.b.cfg.endpoints[i as usize].priority == p,
+        input,
+        candidates,
+        |i| input.b.cfg.endpoints[i as usize].priority == p,
         out,
     );
     p
@@ -380,18 +447,22 @@ fn by_priority(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> u32 {
 /// `rotate` over the candidates that `keep` accepts, in their order, without collecting them.
 /// Returns how many it accepted.
 fn rotate_where(
-    inp: &Input<'_>,
-    cands: &[u16],
+    input: &Input<'_>,
+    candidates: &[u16],
     keep: impl Fn(u16) -> bool,
     out: &mut Chosen,
 ) -> usize {
-    let group = || cands.iter().copied().filter(|&i| keep(i));
+    let group = || candidates.iter().copied().filter(|&i| keep(i));
     let m = group().count();
     if m == 0 {
         return 0;
     }
-    let start = (inp.counter % m as u64) as usize;
-    for i in group().skip(start).chain(group()).take(m.min(inp.answers)) {
+    let start = (input.counter % m as u64) as usize;
+    for i in group()
+        .skip(start)
+        .chain(group())
+        .take(m.min(input.answers))
+    {
         out.push(i);
     }
     m

@@ -17,14 +17,18 @@ pub fn distance_km(a: Location, b: Location) -> f64 {
 }
 
 /// Picks the nearest data center's endpoints; scope is the GeoIP network's prefix length.
-pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
-    let located = inp.b.geoip.as_ref().and_then(|g| g.locate(inp.client.addr));
+pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+    let located = input
+        .b
+        .geoip
+        .as_ref()
+        .and_then(|g| g.locate(input.client.addr));
     if let Some((here, prefix)) = located {
         let mut best: Option<(f64, usize)> = None;
-        for &i in cands {
-            if let Some(loc) = inp.b.locations[i as usize] {
+        for &i in candidates {
+            if let Some(loc) = input.b.locations[i as usize] {
                 let d = distance_km(here, loc);
-                let dc = inp.b.cfg.endpoints[i as usize].datacenter;
+                let dc = input.b.cfg.endpoints[i as usize].datacenter;
                 if best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, dc));
                 }
@@ -32,16 +36,16 @@ pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) 
         }
         if let Some((d, dc)) = best {
             rotate_where(
-                inp,
-                cands,
-                |i| inp.b.cfg.endpoints[i as usize].datacenter == dc,
+                input,
+                candidates,
+                |i| input.b.cfg.endpoints[i as usize].datacenter == dc,
                 out,
             );
             return (prefix, Reason::Nearest(dc, d));
         }
     }
-    let p = by_priority(inp, cands, out);
-    (inp.client.prefix, Reason::ByPriority(p))
+    let p = by_priority(input, candidates, out);
+    (input.client.prefix, Reason::ByPriority(p))
 }
 
 #[cfg(test)]

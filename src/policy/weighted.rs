@@ -7,14 +7,14 @@ use super::{Chosen, Input, Reason, stable_hash};
 
 /// Picks up to `answers` endpoints, each with probability proportional to its weight among
 /// those not yet picked.
-pub fn select(inp: &Input<'_>, cands: &[u16], out: &mut Chosen) -> (u8, Reason) {
-    let w = |i: u16| inp.b.cfg.endpoints[i as usize].weight as u64;
-    let mut total: u64 = cands.iter().map(|&i| w(i)).sum();
-    let mut draw = inp.random;
-    let want = inp.answers.min(cands.len());
+pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+    let w = |i: u16| input.b.cfg.endpoints[i as usize].weight as u64;
+    let mut total: u64 = candidates.iter().map(|&i| w(i)).sum();
+    let mut draw = input.random;
+    let want = input.answers.min(candidates.len());
     while out.len() < want && total > 0 {
         let mut r = draw % total;
-        for &i in cands {
+        for &i in candidates {
             if out.as_slice().contains(&i) {
                 continue;
             }
