@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod control;
 pub mod diag;
 pub mod dns;
 pub mod explain;
@@ -16,6 +17,7 @@ pub mod health;
 pub mod load;
 pub mod metrics;
 pub mod policy;
+pub mod process;
 pub mod server;
 pub mod snapshot;
 pub mod state;

@@ -1,25 +1,27 @@
 //! Wiring: bound sockets in, a running server out, and a cancellation token to stop it.
 //!
-//! Owns: starting the UDP workers and TCP acceptors over sockets the caller bound, reloading
-//! (validate off the answer path, then one atomic swap), and graceful shutdown (listeners
-//! closed, in-flight queries answered). Must not: parse configuration or answer queries itself.
+//! Owns: binding, starting the UDP workers, TCP acceptors and admin API over sockets the caller
+//! bound, `serve` (what `gslb serve` runs), and graceful shutdown (listeners closed, in-flight
+//! queries answered). Must not: parse configuration, answer queries, or reload (that is
+//! `control`, which the admin API and SIGHUP share).
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::diag::Diagnostic;
+use crate::control::{Control, read_token};
 use crate::dns::tcp::{self, TcpLimits};
 use crate::dns::udp;
-use crate::health::{self, HealthHandle};
+use crate::health;
+use crate::load;
 use crate::metrics::Metrics;
-use crate::snapshot::{Served, Snapshot};
+use crate::process;
+use crate::snapshot::Served;
+use crate::wire::name::display;
 
 /// Sockets bound for the server, before serving.
 #[derive(Debug)]
@@ -105,89 +107,6 @@ impl Bound {
     }
 }
 
-/// What the server and the admin API share: the snapshot cell, counters, the health handle,
-/// and reloading.
-pub struct Control {
-    /// The snapshot every query reads.
-    pub state: Arc<ArcSwap<Snapshot>>,
-    /// Counters.
-    pub metrics: Arc<Metrics>,
-    /// Drains and reloads of endpoint health.
-    pub health: HealthHandle,
-    /// The configuration file, for reloads.
-    pub config_path: PathBuf,
-    /// Reloads so far and how the last one went.
-    pub reloads: ReloadStats,
-    /// The admin bearer token (from `token_file`), re-read on every reload.
-    pub admin_token: ArcSwap<Option<String>>,
-    /// One reload at a time.
-    reload_lock: tokio::sync::Mutex<()>,
-}
-
-/// Reload bookkeeping for metrics and the status page.
-#[derive(Debug, Default)]
-pub struct ReloadStats {
-    /// Configuration generation: 1 at start, +1 per successful reload.
-    pub generation: AtomicU64,
-    /// Reloads rejected.
-    pub failures: AtomicU64,
-    /// Whether the last reload succeeded (true before any).
-    pub last_ok: AtomicBool,
-}
-
-impl Control {
-    /// Reloads the configuration and zones from `config_path`. On any error the running
-    /// snapshot stays and the errors are returned. Loading runs on a blocking thread, off the
-    /// answer path; the swap is one atomic store.
-    pub async fn reload(&self) -> Result<(), Vec<Diagnostic>> {
-        let _one = self.reload_lock.lock().await;
-        let path = self.config_path.clone();
-        let loaded = tokio::task::spawn_blocking(move || crate::load::from_file(&path))
-            .await
-            .map_err(|e| {
-                vec![Diagnostic::new(
-                    &self.config_path,
-                    0,
-                    0,
-                    format!("reload task failed: {e}"),
-                )]
-            })
-            .and_then(|r| r);
-        // A token file that cannot be read rejects the reload like any other error.
-        let loaded = loaded.and_then(|served| match &served.config.admin.token_file {
-            None => Ok((served, None)),
-            Some(p) => crate::admin::read_token(p)
-                .map(|t| (served, Some(t)))
-                .map_err(|e| vec![Diagnostic::new(&self.config_path, 0, 0, e)]),
-        });
-        let result = match loaded {
-            Ok((served, token)) => {
-                self.admin_token.store(Arc::new(token));
-                let current = self.state.load_full();
-                self.health.reload(Arc::new(served), &current).await;
-                drop(current);
-                self.reloads.generation.fetch_add(1, Ordering::Relaxed);
-                self.reloads.last_ok.store(true, Ordering::Relaxed);
-                tracing::info!("configuration reloaded");
-                Ok(())
-            }
-            Err(errors) => {
-                self.reloads.failures.fetch_add(1, Ordering::Relaxed);
-                self.reloads.last_ok.store(false, Ordering::Relaxed);
-                for e in &errors {
-                    tracing::error!("{e}");
-                }
-                tracing::error!("reload rejected; still serving the previous configuration");
-                Err(errors)
-            }
-        };
-        // The previous (or the rejected) zones are freed by now: hand their pages back, or every
-        // reload of a large zone leaves the process twice its size.
-        let _ = tokio::task::spawn_blocking(crate::zone::release_freed_memory).await;
-        result
-    }
-}
-
 /// A running server.
 pub struct Server {
     /// What the admin API shares.
@@ -203,13 +122,6 @@ pub struct Server {
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
-impl std::ops::Deref for Server {
-    type Target = Control;
-    fn deref(&self) -> &Control {
-        &self.control
-    }
-}
-
 impl Server {
     /// Starts serving `served` on `bound`: first one round of health checks (so the first answer
     /// already reflects health), then the listeners. Must be called inside a tokio runtime.
@@ -223,7 +135,7 @@ impl Server {
             max_connections: served.config.server.tcp_connections_max,
         };
         let token = match &served.config.admin.token_file {
-            Some(p) => Some(crate::admin::read_token(p).map_err(io::Error::other)?),
+            Some(p) => Some(read_token(p).map_err(io::Error::other)?),
             None => None,
         };
         let metrics = Arc::new(Metrics::default());
@@ -232,19 +144,13 @@ impl Server {
         let (state, health) = health::start(served, metrics.clone(), cancel.clone(), &tracker)
             .await
             .map_err(io::Error::other)?;
-        let control = Arc::new(Control {
-            state: state.clone(),
-            metrics: metrics.clone(),
+        let control = Arc::new(Control::new(
+            state.clone(),
+            metrics.clone(),
             health,
-            config_path: config_path.to_path_buf(),
-            reloads: ReloadStats {
-                generation: AtomicU64::new(1),
-                failures: AtomicU64::new(0),
-                last_ok: AtomicBool::new(true),
-            },
-            reload_lock: tokio::sync::Mutex::new(()),
-            admin_token: ArcSwap::from_pointee(token),
-        });
+            config_path,
+            token,
+        ));
         let udp_addrs = bound.udp_addrs();
         let tcp_addrs = bound.tcp_addrs();
         let mut threads = Vec::new();
@@ -292,11 +198,6 @@ impl Server {
         })
     }
 
-    /// A token that stops the server when cancelled.
-    pub fn cancel_token(&self) -> CancellationToken {
-        self.cancel.clone()
-    }
-
     /// Stops accepting, lets in-flight queries finish, and waits for every worker.
     pub async fn shutdown(self) {
         self.cancel.cancel();
@@ -310,4 +211,66 @@ impl Server {
         })
         .await;
     }
+}
+
+/// Why `serve` could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration or a zone has problems (each already logged with its position).
+    #[error("{0} problem(s) in the configuration; not starting")]
+    Config(usize),
+    /// A socket, the runtime or a signal handler could not be set up.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// Runs the server of the configuration at `config` until SIGTERM or SIGINT, reloading on
+/// SIGHUP: what `gslb serve` does.
+pub fn serve(config: &Path) -> Result<(), ServeError> {
+    let served = match load::from_file(config) {
+        Ok(s) => Arc::new(s),
+        Err(errors) => {
+            for e in &errors {
+                tracing::error!("{e}");
+            }
+            return Err(ServeError::Config(errors.len()));
+        }
+    };
+    {
+        // Descriptors it may hold at once: every probe in flight, every DNS-over-TCP
+        // connection, its sockets (UDP per worker, TCP, admin), and a margin for files, the
+        // admin API's clients and the runtime.
+        let cfg = &served.config.server;
+        let sockets = cfg.listen.len() * (cfg.threads.max(1) + 1) + 1;
+        process::raise_nofile_limit(
+            health::MAX_IN_FLIGHT + cfg.tcp_connections_max + sockets + 128,
+        );
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("gslb-rt")
+        .build()?;
+    rt.block_on(async move {
+        // Signals first: a SIGHUP or SIGTERM during startup must not kill the process.
+        let signals = process::Signals::new()?;
+        let cfg = &served.config.server;
+        let bound =
+            Bound::bind(&cfg.listen, cfg.threads)?.with_admin(served.config.admin.listen)?;
+        let server = Server::start(bound, served.clone(), config).await?;
+        let zones: Vec<String> = served
+            .zones
+            .iter()
+            .map(|z| format!("{} (serial {})", display(&z.origin), z.serial))
+            .collect();
+        tracing::info!(zones = %zones.join(", "), balanced = served.balances.len(), "serving");
+        // The snapshot holds what is served from now on; kept here, the first zones would stay
+        // in memory beside every reloaded copy until the process ends.
+        drop(served);
+        signals.wait(&server.control).await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        tracing::info!("stopped");
+        Ok(())
+    })
 }

@@ -145,7 +145,7 @@ async fn start_gslb() -> TestServer {
 /// Publishes `health` for balanced name `name` straight into the server's snapshot, keeping
 /// everything else. The only place these tests write health: adapt it when publication moves.
 fn set_health(s: &TestServer, name: &str, health: Vec<EndpointHealth>) {
-    let state = &s.server().state;
+    let state = &s.server().control.state;
     let old = state.load_full();
     let id = old.balance_index(name).expect("a balanced name");
     let mut h = Health::clone(&old.health);
@@ -344,7 +344,7 @@ async fn ecs_decides_client_policies_and_the_scope_is_echoed() {
 
 /// The snapshot's own explanation of what `name` answers for an ECS network.
 fn explained(s: &TestServer, name: &str, v4: bool, net: &str) -> Vec<String> {
-    let snap = s.server().state.load();
+    let snap = s.server().control.state.load();
     let id = snap.balance_index(name).expect("a balanced name");
     let n: ipnet::IpNet = net.parse().unwrap();
     let ecs = WireSubnet {

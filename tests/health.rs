@@ -110,7 +110,7 @@ async fn dead_failing_and_hanging_backends_leave_and_return() {
     .await;
 
     // Each transition is logged once with the reason of the last check.
-    let h = s.server().state.load().health.clone();
+    let h = s.server().control.state.load().health.clone();
     let reasons: Vec<(String, String)> = h
         .transitions
         .iter()
@@ -177,7 +177,7 @@ async fn drains_leave_at_once_and_survive_a_restart() {
     let server_extra = format!("state_directory = {:?}", state.path());
     let cfg = config(port, "all", "");
     let s = start_with(&server_extra, &cfg, &[("example.com.zone", ZONE_T)]).await;
-    let h = &s.server().health;
+    let h = &s.server().control.health;
     h.drain(DrainTarget::Endpoint("127.0.0.11".parse().unwrap()), true)
         .await
         .unwrap();
@@ -210,7 +210,7 @@ async fn drains_leave_at_once_and_survive_a_restart() {
     // A new server with the same state directory starts with the same drains.
     let s = start_with(&server_extra, &cfg, &[("example.com.zone", ZONE_T)]).await;
     assert_eq!(app(&s), without(&["127.0.0.11", "127.0.0.13"]));
-    let h = &s.server().health;
+    let h = &s.server().control.health;
     h.drain(DrainTarget::Endpoint("127.0.0.11".parse().unwrap()), false)
         .await
         .unwrap();
@@ -230,7 +230,7 @@ async fn reload_keeps_state_and_stops_removed_checks() {
     let text = std::fs::read_to_string(s.config_path()).unwrap();
     let reloaded = text.replace("answers = 4", "answers = 4\nttl = 7");
     std::fs::write(s.config_path(), &reloaded).unwrap();
-    s.server().reload().await.unwrap();
+    s.server().control.reload().await.unwrap();
     let r = udp(s.udp, &query("app.example.com.", RecordType::A, false));
     assert_eq!(addrs(&r), without(&["127.0.0.12"]));
     assert_eq!(r.answers[0].ttl, 7);
@@ -238,7 +238,7 @@ async fn reload_keeps_state_and_stops_removed_checks() {
     // Remove .14: its probes stop at once.
     let removed = reloaded.replace("  { address = \"127.0.0.14\", datacenter = \"d\" },\n", "");
     std::fs::write(s.config_path(), &removed).unwrap();
-    s.server().reload().await.unwrap();
+    s.server().control.reload().await.unwrap();
     assert_eq!(app(&s), vec!["127.0.0.11", "127.0.0.13"]);
     let n = b[3].requests.load(std::sync::atomic::Ordering::SeqCst);
     // Observe for five intervals: no further probe may arrive.
@@ -247,7 +247,7 @@ async fn reload_keeps_state_and_stops_removed_checks() {
 
     // A bad config is rejected and the running one stays.
     std::fs::write(s.config_path(), "[zones]\ndirectory = 7\n").unwrap();
-    let e = s.server().reload().await.unwrap_err();
+    let e = s.server().control.reload().await.unwrap_err();
     assert!(e[0].to_string().contains("gslb.toml:2:"), "{e:?}");
     assert_eq!(app(&s), vec!["127.0.0.11", "127.0.0.13"]);
     s.stop().await;
@@ -281,7 +281,7 @@ async fn identical_checks_of_one_address_run_once() {
         "[[balance]]\nname = \"other.example.com\"\npolicy = \"all\"\ncheck = \"web\"\nendpoints = [ { address = \"127.0.0.11\", datacenter = \"a\" } ]\n",
     );
     let s = start_with("", &cfg, &[("example.com.zone", ZONE_T)]).await;
-    let snap = s.server().state.load_full();
+    let snap = s.server().control.state.load_full();
     let plan = gslb::health::Plan::of(&snap.served);
     assert_eq!(
         plan.targets.len(),

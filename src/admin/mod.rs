@@ -9,7 +9,6 @@ mod prom;
 pub mod status;
 
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -23,23 +22,12 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use crate::control::Control;
 use crate::health::DrainTarget;
-use crate::server::Control;
 
 #[derive(Clone)]
 struct App {
     control: Arc<Control>,
-}
-
-/// Reads the bearer token from `token_file` (surrounding whitespace trimmed).
-pub fn read_token(path: &Path) -> Result<String, String> {
-    let t = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read admin token_file {}: {e}", path.display()))?;
-    let t = t.trim();
-    if t.is_empty() {
-        return Err(format!("admin token_file {} is empty", path.display()));
-    }
-    Ok(t.into())
 }
 
 /// A JSON error response.
