@@ -4,7 +4,7 @@
 //! Owns: the request and the table. Must not: compute answers itself; the server's own trace is
 //! the truth.
 
-use serde_json::Value;
+use crate::views::{ApiError, Explain};
 
 /// What to ask.
 #[derive(Debug, Clone)]
@@ -21,11 +21,51 @@ pub struct Ask {
     pub assume_down: Vec<String>,
 }
 
+/// Why the trace could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// `--admin` is not a URL.
+    #[error("--admin {url:?}: {detail}")]
+    BadUrl {
+        /// What was given.
+        url: String,
+        /// Why it does not parse.
+        detail: String,
+    },
+    /// The HTTP client could not be built, or the server could not be reached.
+    #[error("cannot reach the admin API at {base}: {source}")]
+    Unreachable {
+        /// The admin API's base URL.
+        base: String,
+        /// The cause.
+        source: reqwest::Error,
+    },
+    /// The server answered something that is not the expected JSON.
+    #[error("the admin API answered {status} with no trace: {detail}")]
+    BadAnswer {
+        /// HTTP status.
+        status: reqwest::StatusCode,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The server refused, with its reason.
+    #[error("{message} ({status})")]
+    Refused {
+        /// HTTP status.
+        status: reqwest::StatusCode,
+        /// The server's `error`.
+        message: String,
+    },
+}
+
 /// Fetches the trace. Errors carry the server's message when it gave one.
-pub async fn fetch(ask: &Ask) -> Result<Value, String> {
-    let base = ask.admin.trim_end_matches('/');
-    let mut url = reqwest::Url::parse(&format!("{base}/v1/explain"))
-        .map_err(|e| format!("--admin {:?}: {e}", ask.admin))?;
+pub async fn fetch(ask: &Ask) -> Result<Explain, FetchError> {
+    let base = ask.admin.trim_end_matches('/').to_string();
+    let mut url =
+        reqwest::Url::parse(&format!("{base}/v1/explain")).map_err(|e| FetchError::BadUrl {
+            url: ask.admin.clone(),
+            detail: e.to_string(),
+        })?;
     url.query_pairs_mut()
         .append_pair("name", &ask.name)
         .append_pair("type", &ask.qtype)
@@ -34,69 +74,55 @@ pub async fn fetch(ask: &Ask) -> Result<Value, String> {
         url.query_pairs_mut()
             .append_pair("assume_down", &ask.assume_down.join(","));
     }
+    let unreachable = |source| FetchError::Unreachable {
+        base: base.clone(),
+        source,
+    };
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(std::time::Duration::from_secs(5))
         .build()
-        .map_err(|e| e.to_string())?;
-    let resp = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach the admin API at {base}: {e}"))?;
+        .map_err(unreachable)?;
+    let resp = client.get(url).send().await.map_err(unreachable)?;
     let status = resp.status();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| format!("the admin API answered {status}, then failed: {e}"))?;
-    let body: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("the admin API answered {status} with no JSON: {e}"))?;
+    let bytes = resp.bytes().await.map_err(|e| FetchError::BadAnswer {
+        status,
+        detail: e.to_string(),
+    })?;
     if !status.is_success() {
-        let msg = body["error"].as_str().unwrap_or("unknown error");
-        return Err(format!("{msg} ({status})"));
+        let message = serde_json::from_slice::<ApiError>(&bytes)
+            .map_or_else(|_| "unknown error".to_string(), |e| e.error);
+        return Err(FetchError::Refused { status, message });
     }
-    Ok(body)
-}
-
-fn s(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(x) => x.clone(),
-        other => other.to_string(),
-    }
+    serde_json::from_slice(&bytes).map_err(|e| FetchError::BadAnswer {
+        status,
+        detail: e.to_string(),
+    })
 }
 
 /// Formats a trace as a short report with one line per endpoint.
-pub fn render(t: &Value) -> String {
+pub fn render(t: &Explain) -> String {
     let mut out = String::new();
-    let ecs = if t["client_from_ecs"].as_bool() == Some(true) {
+    let ecs = if t.client_from_ecs {
         "as sent in EDNS Client Subnet"
     } else {
         "the resolver's address"
     };
     out.push_str(&format!(
         "{} {} for client {} ({ecs})\n",
-        s(&t["name"]),
-        s(&t["qtype"]),
-        s(&t["client"])
+        t.name, t.qtype, t.client
     ));
-    let assumed = t["assumed_down"]
-        .as_array()
-        .map(|a| a.iter().map(s).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default();
-    if !assumed.is_empty() {
-        out.push_str(&format!("what if down: {assumed} (live state untouched)\n"));
+    if !t.assumed_down.is_empty() {
+        out.push_str(&format!(
+            "what if down: {} (live state untouched)\n",
+            t.assumed_down.join(", ")
+        ));
     }
-    let answer: Vec<String> = t["answer"]
-        .as_array()
-        .map(|a| a.iter().map(s).collect())
-        .unwrap_or_default();
     out.push_str(&format!(
         "policy {} · ttl {} · ECS scope /{}\n",
-        s(&t["policy"]),
-        s(&t["ttl"]),
-        s(&t["scope"])
+        t.policy, t.ttl, t.scope
     ));
+    let answer: Vec<String> = t.answer.iter().map(ToString::to_string).collect();
     out.push_str(&format!(
         "answer: {}\n",
         if answer.is_empty() {
@@ -105,53 +131,42 @@ pub fn render(t: &Value) -> String {
             answer.join(" ")
         }
     ));
-    out.push_str(&format!("why:    {}\n\n", s(&t["reason"])));
-    let rows: Vec<[String; 7]> = t["endpoints"]
-        .as_array()
-        .map(|eps| {
-            eps.iter()
-                .map(|e| {
-                    let mark = if e["chosen"].as_bool() == Some(true) {
-                        "*"
-                    } else {
-                        " "
-                    };
-                    let state = if e["family"].as_bool() == Some(false) {
-                        "(other family)".to_string()
-                    } else {
-                        s(&e["state"])
-                    };
-                    let since = e["since_seconds"]
-                        .as_u64()
-                        .map(|x| format!("{x}s ago"))
-                        .unwrap_or_default();
-                    let last = match &e["last_check"] {
-                        Value::Object(c) => format!(
-                            "{}: {} ({} ms)",
-                            if c.get("ok").and_then(Value::as_bool) == Some(true) {
-                                "ok"
-                            } else {
-                                "failed"
-                            },
-                            c.get("result").map(s).unwrap_or_default(),
-                            c.get("latency_ms").map(s).unwrap_or_default()
-                        ),
-                        _ if e["check"].is_null() => "no check".into(),
-                        _ => String::new(),
-                    };
-                    [
-                        format!("{mark} {}", s(&e["address"])),
-                        s(&e["datacenter"]),
-                        s(&e["priority"]),
-                        s(&e["weight"]),
-                        state,
-                        since,
-                        last,
-                    ]
-                })
-                .collect()
+    out.push_str(&format!("why:    {}\n\n", t.reason));
+    let rows: Vec<[String; 7]> = t
+        .endpoints
+        .iter()
+        .map(|e| {
+            let mark = if e.chosen { "*" } else { " " };
+            let state = if e.family {
+                e.state.to_string()
+            } else {
+                "(other family)".to_string()
+            };
+            let health = e.health.as_ref();
+            let since = health
+                .map(|h| format!("{}s ago", h.since_seconds))
+                .unwrap_or_default();
+            let last = match health.and_then(|h| h.last_check.as_ref()) {
+                Some(c) => format!(
+                    "{}: {} ({} ms)",
+                    if c.ok { "ok" } else { "failed" },
+                    c.result,
+                    c.latency_ms
+                ),
+                None if health.is_none_or(|h| h.check.is_none()) => "no check".into(),
+                None => String::new(),
+            };
+            [
+                format!("{mark} {}", e.address),
+                e.datacenter.clone(),
+                e.priority.to_string(),
+                e.weight.to_string(),
+                state,
+                since,
+                last,
+            ]
         })
-        .unwrap_or_default();
+        .collect();
     let head = [
         "  endpoint",
         "datacenter",

@@ -21,5 +21,6 @@ pub mod process;
 pub mod server;
 pub mod snapshot;
 pub mod state;
+pub mod views;
 pub mod wire;
 pub mod zone;

@@ -6,7 +6,8 @@
 //! depend on, so that none of them depends on another to name a state.
 
 /// What the health tracker says of one endpoint of one balanced name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EndpointState {
     /// Passing its checks (or never checked).
     Up,

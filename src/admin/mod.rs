@@ -19,11 +19,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::control::Control;
 use crate::health::DrainTarget;
+use crate::views::{ApiError, DrainDone, ReloadDone};
 
 #[derive(Clone)]
 struct App {
@@ -32,7 +32,13 @@ struct App {
 
 /// A JSON error response.
 pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
+    (
+        status,
+        Json(ApiError {
+            error: message.into(),
+        }),
+    )
+        .into_response()
 }
 
 /// Serves the admin API on `listener` until `cancel` fires.
@@ -163,7 +169,12 @@ async fn drain(app: &App, what: DrainTarget, drained: bool) -> Response {
         DrainTarget::Datacenter(d) => format!("datacenter {d}"),
     };
     match app.control.health.drain(what, drained).await {
-        Ok(()) => Json(json!({ "ok": true, "target": label, "drained": drained })).into_response(),
+        Ok(()) => Json(DrainDone {
+            ok: true,
+            target: label,
+            drained,
+        })
+        .into_response(),
         Err(e @ (DrainError::UnknownEndpoint(_) | DrainError::UnknownDatacenter(_))) => {
             error(StatusCode::NOT_FOUND, e.to_string())
         }
@@ -199,18 +210,26 @@ async fn drain_datacenter(
 
 async fn reload(State(app): State<App>) -> Response {
     match app.control.reload().await {
-        Ok(()) => Json(json!({
-            "ok": true,
-            "generation": app.control.reloads.generation.load(std::sync::atomic::Ordering::Relaxed),
-        }))
+        Ok(()) => Json(ReloadDone {
+            ok: true,
+            generation: Some(
+                app.control
+                    .reloads
+                    .generation
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            ),
+            error: None,
+            errors: None,
+        })
         .into_response(),
         Err(errors) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "ok": false,
-                "error": "the new configuration was rejected; the running one stays",
-                "errors": errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
-            })),
+            Json(ReloadDone {
+                ok: false,
+                generation: None,
+                error: Some("the new configuration was rejected; the running one stays".into()),
+                errors: Some(errors.iter().map(|e| e.to_string()).collect()),
+            }),
         )
             .into_response(),
     }

@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 
 use super::ExplainQuery;
 use crate::control::Control;
@@ -16,6 +15,10 @@ use crate::policy::Client;
 use crate::policy::trace::explain as trace;
 use crate::snapshot::{EndpointStatus, Snapshot};
 use crate::state::{EndpointHealth, EndpointState};
+use crate::views::{
+    BalancedStatus, DatacenterStatus, Explain, HealthDetail, LastCheck, Status, StatusEndpoint,
+    TransitionView, ZoneStatus,
+};
 use crate::wire::ClientSubnet;
 use crate::wire::name::display;
 
@@ -41,82 +44,70 @@ pub fn rfc3339(t: SystemTime) -> String {
     )
 }
 
-fn endpoint_health(s: Option<&EndpointStatus>) -> Value {
-    let Some(s) = s else { return json!({}) };
-    json!({
-        "since": rfc3339(s.since),
-        "since_seconds": SystemTime::now().duration_since(s.since).map_or(0, |d| d.as_secs()),
-        "check": s.check,
-        "probe": s.probe.map(|p| p.to_string()),
-        "last_check": s.last.as_ref().map(|r| json!({
-            "ok": r.ok,
-            "result": r.detail,
-            "latency_ms": (r.latency * 1000.0 * 10.0).round() / 10.0,
-            "at": s.last_at.map(rfc3339),
-        })),
+fn health_detail(s: Option<&EndpointStatus>) -> Option<HealthDetail> {
+    let s = s?;
+    Some(HealthDetail {
+        since: rfc3339(s.since),
+        since_seconds: SystemTime::now()
+            .duration_since(s.since)
+            .map_or(0, |d| d.as_secs()),
+        check: s.check.clone(),
+        probe: s.probe.map(|p| p.to_string()),
+        last_check: s.last.as_ref().map(|r| LastCheck {
+            ok: r.ok,
+            result: r.detail.clone(),
+            latency_ms: (r.latency * 1000.0 * 10.0).round() / 10.0,
+            at: s.last_at.map(rfc3339),
+        }),
     })
 }
 
 /// Everything `/v1/status` shows.
-pub fn status(snap: &Snapshot, control: &Control) -> Value {
+pub fn status(snap: &Snapshot, control: &Control) -> Status {
     let served = &snap.served;
     let h = &snap.health;
-    let balanced: Vec<Value> = served
+    let balanced = served
         .balances
         .iter()
         .enumerate()
         .map(|(bi, b)| {
-            let rows = h.balances.get(bi);
-            let up = rows.map_or(0, |r| {
-                r.iter().filter(|e| e.state == EndpointState::Up).count()
-            });
-            let endpoints: Vec<Value> = b
+            let rows = h.balances.get(bi).map_or(&[][..], Vec::as_slice);
+            let health_of = |ei: usize| rows.get(ei).copied().unwrap_or(EndpointHealth::UP);
+            let endpoints = b
                 .cfg
                 .endpoints
                 .iter()
                 .enumerate()
-                .map(|(ei, e)| {
-                    let eh = rows
-                        .and_then(|r| r.get(ei))
-                        .copied()
-                        .unwrap_or(EndpointHealth::UP);
-                    let mut v = json!({
-                        "address": e.address,
-                        "datacenter": b.dc_names[ei],
-                        "priority": e.priority,
-                        "weight": e.weight,
-                        "state": eh.state.as_str(),
-                        "load": eh.load,
-                    });
-                    if let (Value::Object(m), Value::Object(x)) = (
-                        &mut v,
-                        endpoint_health(h.status.get(bi).and_then(|r| r.get(ei))),
-                    ) {
-                        m.extend(x);
-                    }
-                    v
+                .map(|(ei, e)| StatusEndpoint {
+                    address: e.address,
+                    datacenter: b.dc_names[ei].clone(),
+                    priority: e.priority,
+                    weight: e.weight,
+                    state: health_of(ei).state,
+                    load: health_of(ei).load,
+                    health: health_detail(h.status.get(bi).and_then(|r| r.get(ei))),
                 })
                 .collect();
-            json!({
-                "name": b.cfg.name,
-                "policy": b.cfg.policy.to_string(),
-                "ttl": b.cfg.ttl,
-                "answers": b.cfg.answers,
-                "when_all_down": format!("{:?}", b.cfg.when_all_down).to_lowercase(),
-                "endpoints_up": up,
-                "failing_open": crate::policy::failing_open(b, rows.map_or(&[][..], Vec::as_slice)),
-                "endpoints": endpoints,
-            })
+            BalancedStatus {
+                name: b.cfg.name.clone(),
+                policy: b.cfg.policy.to_string(),
+                ttl: b.cfg.ttl,
+                answers: b.cfg.answers,
+                when_all_down: b.cfg.when_all_down.to_string(),
+                endpoints_up: (0..b.cfg.endpoints.len())
+                    .filter(|&ei| health_of(ei).state == EndpointState::Up)
+                    .count(),
+                failing_open: crate::policy::failing_open(b, rows),
+                endpoints,
+            }
         })
         .collect();
-    let datacenters: Vec<Value> = served
+    let datacenters = served
         .config
         .datacenters
         .iter()
         .map(|d| {
-            let mut total = 0;
-            let mut up = 0;
-            let mut drained = 0;
+            let (mut total, mut up, mut drained) = (0, 0, 0);
             for (bi, b) in served.balances.iter().enumerate() {
                 for (ei, name) in b.dc_names.iter().enumerate() {
                     if *name == d.name {
@@ -129,39 +120,46 @@ pub fn status(snap: &Snapshot, control: &Control) -> Value {
                     }
                 }
             }
-            json!({ "name": d.name, "endpoints": total, "up": up, "drained": drained,
-                    "networks": d.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>() })
+            DatacenterStatus {
+                name: d.name.clone(),
+                endpoints: total,
+                up,
+                drained,
+                networks: d.networks.iter().map(|n| n.to_string()).collect(),
+            }
         })
         .collect();
-    let transitions: Vec<Value> = h
+    let transitions = h
         .transitions
         .iter()
         .rev()
-        .map(|t| {
-            json!({
-                "at": rfc3339(t.at),
-                "endpoint": t.endpoint,
-                "datacenter": t.datacenter,
-                "from": t.from.as_str(),
-                "to": t.to.as_str(),
-                "reason": t.reason,
-            })
+        .map(|t| TransitionView {
+            at: rfc3339(t.at),
+            endpoint: t.endpoint,
+            datacenter: t.datacenter.clone(),
+            from: t.from,
+            to: t.to,
+            reason: t.reason.clone(),
         })
         .collect();
-    json!({
-        "config_generation": control.reloads.generation.load(Ordering::Relaxed),
-        "last_reload_ok": control.reloads.last_ok.load(Ordering::Relaxed),
-        "health_generation": h.generation,
-        "zones": served.zones.iter().map(|z| json!({
-            "origin": display(&z.origin),
-            "serial": z.serial,
-            "names": z.len(),
-            "file": z.file.display().to_string(),
-        })).collect::<Vec<_>>(),
-        "datacenters": datacenters,
-        "balanced": balanced,
-        "transitions": transitions,
-    })
+    Status {
+        config_generation: control.reloads.generation.load(Ordering::Relaxed),
+        last_reload_ok: control.reloads.last_ok.load(Ordering::Relaxed),
+        health_generation: h.generation,
+        zones: served
+            .zones
+            .iter()
+            .map(|z| ZoneStatus {
+                origin: display(&z.origin),
+                serial: z.serial,
+                names: z.len(),
+                file: z.file.display().to_string(),
+            })
+            .collect(),
+        datacenters,
+        balanced,
+        transitions,
+    }
 }
 
 /// Parses `addr` (resolver address) or `addr/len` (as if sent in ECS).
@@ -197,7 +195,7 @@ pub fn parse_client(s: &str) -> Result<Client, String> {
 }
 
 /// What `/v1/explain` returns: the decision trace plus each endpoint's health detail.
-pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Value, (StatusCode, String)> {
+pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode, String)> {
     let Some(bi) = snap.balance_index(&q.name) else {
         return Err((
             StatusCode::NOT_FOUND,
@@ -251,24 +249,13 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Value, (StatusCode, 
         }
         assumed.push(what.to_string());
     }
-    let t = trace(b, v4, &client, &health);
-    let mut v =
-        serde_json::to_value(&t).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    if let Some(Value::Array(eps)) = v.get_mut("endpoints") {
-        for (i, e) in eps.iter_mut().enumerate() {
-            if let (Value::Object(m), Value::Object(x)) = (
-                e,
-                endpoint_health(snap.health.status.get(bi).and_then(|r| r.get(i))),
-            ) {
-                m.extend(x);
-            }
-        }
+    let mut t = trace(b, v4, &client, &health);
+    for (i, e) in t.endpoints.iter_mut().enumerate() {
+        e.health = health_detail(snap.health.status.get(bi).and_then(|r| r.get(i)));
     }
-    if let Value::Object(m) = &mut v {
-        m.insert("assumed_down".into(), json!(assumed));
-        m.insert("health_generation".into(), json!(snap.health.generation));
-    }
-    Ok(v)
+    t.assumed_down = assumed;
+    t.health_generation = snap.health.generation;
+    Ok(t)
 }
 
 #[cfg(test)]

@@ -200,6 +200,16 @@ pub enum WhenAllDown {
     Fallback,
 }
 
+impl fmt::Display for WhenAllDown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WhenAllDown::All => "all",
+            WhenAllDown::None => "none",
+            WhenAllDown::Fallback => "fallback",
+        })
+    }
+}
+
 /// `[[balance]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -58,13 +58,7 @@ pub fn write(
     // Relaxed counters: one add per address answered, read only by /metrics.
     let counts = &snap.served.answered[id as usize];
     if d.fallback {
-        for a in b
-            .cfg
-            .fallback
-            .iter()
-            .filter(|a| a.is_ipv4() == v4)
-            .take(b.cfg.answers)
-        {
+        for a in b.fallback(v4) {
             if put(a) {
                 counts[b.cfg.endpoints.len()].fetch_add(1, Ordering::Relaxed);
             }

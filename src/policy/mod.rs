@@ -144,6 +144,16 @@ impl BalancedName {
         }
     }
 
+    /// The fallback addresses of family `v4` answered when every endpoint is down and
+    /// `when_all_down = "fallback"`: the answer and explain both take them from here.
+    pub fn fallback(&self, v4: bool) -> impl Iterator<Item = &IpAddr> {
+        self.cfg
+            .fallback
+            .iter()
+            .filter(move |a| a.is_ipv4() == v4)
+            .take(self.cfg.answers)
+    }
+
     /// The next rotation value.
     pub fn tick(&self) -> u64 {
         self.counter.fetch_add(1, Ordering::Relaxed)

@@ -5,57 +5,9 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
-
-use super::{BalancedName, Client, Decision, EndpointHealth, Reason, decide};
-
-/// One endpoint as the trace shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct EndpointTrace {
-    /// Address answered.
-    pub address: IpAddr,
-    /// Data center.
-    pub datacenter: String,
-    /// Failover priority.
-    pub priority: u32,
-    /// Weight.
-    pub weight: u32,
-    /// up, down or drained.
-    pub state: &'static str,
-    /// Last reported load, if any.
-    pub load: Option<f64>,
-    /// Whether it is of the queried family.
-    pub family: bool,
-    /// Whether this answer includes it.
-    pub chosen: bool,
-}
-
-/// The whole decision.
-#[derive(Debug, Clone, Serialize)]
-pub struct Trace {
-    /// Balanced name.
-    pub name: String,
-    /// A or AAAA.
-    pub qtype: &'static str,
-    /// Policy.
-    pub policy: String,
-    /// The client network the decision used.
-    pub client: String,
-    /// Whether that came from EDNS Client Subnet.
-    pub client_from_ecs: bool,
-    /// Every endpoint.
-    pub endpoints: Vec<EndpointTrace>,
-    /// The addresses answered, in order.
-    pub answer: Vec<IpAddr>,
-    /// TTL of the answer.
-    pub ttl: u32,
-    /// ECS scope prefix length returned.
-    pub scope: u8,
-    /// Whether every endpoint is down and the answer fails open.
-    pub failing_open: bool,
-    /// Why, in words.
-    pub reason: String,
-}
+use super::{BalancedName, Client, Decision, Reason, decide};
+use crate::state::EndpointHealth;
+use crate::views::{Explain, ExplainEndpoint};
 
 /// Describes a reason in words.
 pub fn describe(b: &BalancedName, d: &Decision) -> String {
@@ -85,22 +37,19 @@ pub fn describe(b: &BalancedName, d: &Decision) -> String {
         Reason::LeastLoaded => "the lowest reported load".into(),
     };
     if d.failing_open {
-        s.push_str(" (every endpoint is down: failing open, answering as if all were up)");
+        s.push_str(
+            " (every endpoint of this family is down: failing open, answering them as if they were up)",
+        );
     }
     s
 }
 
-/// Explains what `b` answers for `client` and family (`v4`), given `health`.
-pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHealth]) -> Trace {
+/// Explains what `b` answers for `client` and family (`v4`), given `health`. The admin API adds
+/// each endpoint's health detail, the what-if list and the health generation.
+pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHealth]) -> Explain {
     let d = decide(b, v4, client, health, 0, 0);
     let answer: Vec<IpAddr> = if d.fallback {
-        b.cfg
-            .fallback
-            .iter()
-            .filter(|a| a.is_ipv4() == v4)
-            .take(b.cfg.answers)
-            .copied()
-            .collect()
+        b.fallback(v4).copied().collect()
     } else {
         d.chosen
             .as_slice()
@@ -108,9 +57,9 @@ pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHe
             .map(|&i| b.cfg.endpoints[i as usize].address)
             .collect()
     };
-    Trace {
+    Explain {
         name: b.cfg.name.clone(),
-        qtype: if v4 { "A" } else { "AAAA" },
+        qtype: if v4 { "A" } else { "AAAA" }.to_string(),
         policy: b.cfg.policy.to_string(),
         client: format!("{}/{}", client.addr, client.prefix),
         client_from_ecs: client.from_ecs,
@@ -121,15 +70,16 @@ pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHe
             .enumerate()
             .map(|(i, e)| {
                 let h = health.get(i).copied().unwrap_or(EndpointHealth::UP);
-                EndpointTrace {
+                ExplainEndpoint {
                     address: e.address,
                     datacenter: b.dc_names[i].clone(),
                     priority: e.priority,
                     weight: e.weight,
-                    state: h.state.as_str(),
+                    state: h.state,
                     load: h.load,
                     family: e.address.is_ipv4() == v4,
                     chosen: !d.fallback && d.chosen.as_slice().contains(&(i as u16)),
+                    health: None,
                 }
             })
             .collect(),
@@ -138,5 +88,7 @@ pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHe
         scope: d.scope,
         failing_open: d.failing_open,
         reason: describe(b, &d),
+        assumed_down: Vec::new(),
+        health_generation: 0,
     }
 }

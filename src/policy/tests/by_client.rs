@@ -264,7 +264,7 @@ fn explain_traces_one_decision() {
     );
     let t = trace::explain(&b, true, &peer("192.0.2.200"), &hs("DUU"));
     assert_eq!(t.name, "x.example.com.");
-    assert_eq!((t.qtype, t.policy.as_str()), ("A", "failover"));
+    assert_eq!((t.qtype.as_str(), t.policy.as_str()), ("A", "failover"));
     assert_eq!(
         (t.client.as_str(), t.client_from_ecs),
         ("192.0.2.200/32", false)
@@ -278,7 +278,13 @@ fn explain_traces_one_decision() {
         .map(|e| {
             let dc = e.datacenter.as_str();
             (
-                e.address, dc, e.state, e.priority, e.weight, e.family, e.chosen,
+                e.address,
+                dc,
+                e.state.as_str(),
+                e.priority,
+                e.weight,
+                e.family,
+                e.chosen,
             )
         })
         .collect();
@@ -295,6 +301,7 @@ fn explain_traces_one_decision() {
     assert_eq!(t.answer, ips(&["192.0.2.1"]));
     let t = trace::explain(&b, true, &peer("192.0.2.200"), &hs("RRU"));
     assert!(t.answer.is_empty() && t.reason.contains("drained"), "{t:?}");
+    assert!(!t.failing_open, "all drained is not failing open: {t:?}");
 
     // Client-dependent: the ECS network, the scope and the data center in words.
     let g = one(

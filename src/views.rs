@@ -1,0 +1,234 @@
+//! The JSON shapes of the admin API (`/v1/status`, `/v1/explain`, drains, reload, errors), as
+//! typed structs that the server serialises and the `gslb explain` client deserialises.
+//!
+//! Owns: field names and types of those documents (docs/admin-api.md describes them). Must
+//! not: compute anything; the admin API and `policy::trace` fill them in. A leaf module, so the
+//! policy trace, the server and the client can all share one definition.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::EndpointState;
+
+/// An error answer: `{"error": "…"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// What went wrong, for people.
+    pub error: String,
+}
+
+/// The last probe of an endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastCheck {
+    /// Whether it passed.
+    pub ok: bool,
+    /// What it saw or why it failed ("status 503").
+    pub result: String,
+    /// How long it took, in milliseconds (one decimal).
+    pub latency_ms: f64,
+    /// When, RFC 3339 UTC.
+    pub at: Option<String>,
+}
+
+/// What the health tracker knows of an endpoint beyond its state, flattened into endpoint rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthDetail {
+    /// Since when the state holds, RFC 3339 UTC.
+    pub since: String,
+    /// The same, as seconds ago.
+    pub since_seconds: u64,
+    /// The check probing it, if any.
+    pub check: Option<String>,
+    /// The probed address and port.
+    pub probe: Option<String>,
+    /// The last probe, once one ran.
+    pub last_check: Option<LastCheck>,
+}
+
+/// One endpoint of a balanced name in `/v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusEndpoint {
+    /// Address answered.
+    pub address: IpAddr,
+    /// Its data center.
+    pub datacenter: String,
+    /// Failover priority.
+    pub priority: u32,
+    /// Weight.
+    pub weight: u32,
+    /// up, down or drained.
+    pub state: EndpointState,
+    /// Last reported load (least-loaded), if any.
+    pub load: Option<f64>,
+    /// Health detail, when the tracker has any.
+    #[serde(flatten)]
+    pub health: Option<HealthDetail>,
+}
+
+/// One balanced name in `/v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BalancedStatus {
+    /// The name, fully qualified.
+    pub name: String,
+    /// Its policy.
+    pub policy: String,
+    /// TTL of its answers.
+    pub ttl: u32,
+    /// Most addresses per answer.
+    pub answers: usize,
+    /// all, none or fallback.
+    pub when_all_down: String,
+    /// Endpoints up, both families.
+    pub endpoints_up: usize,
+    /// Whether an address family of it is failing open (`policy::failing_open`).
+    pub failing_open: bool,
+    /// Every endpoint.
+    pub endpoints: Vec<StatusEndpoint>,
+}
+
+/// One data center in `/v1/status`: its endpoint rows over every balanced name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatacenterStatus {
+    /// Its name.
+    pub name: String,
+    /// Endpoint rows (an address used by three names counts three times).
+    pub endpoints: usize,
+    /// Rows up.
+    pub up: usize,
+    /// Rows drained.
+    pub drained: usize,
+    /// Client networks it serves (geo).
+    pub networks: Vec<String>,
+}
+
+/// One served zone in `/v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneStatus {
+    /// Its origin.
+    pub origin: String,
+    /// SOA serial.
+    pub serial: u32,
+    /// Names in it.
+    pub names: usize,
+    /// The zone file.
+    pub file: String,
+}
+
+/// One change of an endpoint's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransitionView {
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// The endpoint's address.
+    pub endpoint: IpAddr,
+    /// Its data center.
+    pub datacenter: String,
+    /// State before.
+    pub from: EndpointState,
+    /// State after.
+    pub to: EndpointState,
+    /// Why.
+    pub reason: String,
+}
+
+/// `/v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// 1 at start, +1 per successful reload.
+    pub config_generation: u64,
+    /// Whether the last reload succeeded.
+    pub last_reload_ok: bool,
+    /// Increases with every health publication.
+    pub health_generation: u64,
+    /// Served zones.
+    pub zones: Vec<ZoneStatus>,
+    /// Data centers.
+    pub datacenters: Vec<DatacenterStatus>,
+    /// Balanced names.
+    pub balanced: Vec<BalancedStatus>,
+    /// Recent state changes, newest first.
+    pub transitions: Vec<TransitionView>,
+}
+
+/// One endpoint in an explain trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplainEndpoint {
+    /// Address answered.
+    pub address: IpAddr,
+    /// Data center.
+    pub datacenter: String,
+    /// Failover priority.
+    pub priority: u32,
+    /// Weight.
+    pub weight: u32,
+    /// up, down or drained (as assumed, with `assume_down`).
+    pub state: EndpointState,
+    /// Last reported load, if any.
+    pub load: Option<f64>,
+    /// Whether it is of the queried family.
+    pub family: bool,
+    /// Whether this answer includes it.
+    pub chosen: bool,
+    /// Health detail, when the tracker has any.
+    #[serde(flatten)]
+    pub health: Option<HealthDetail>,
+}
+
+/// `/v1/explain`: why a balanced name answers what it does, for one client and family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explain {
+    /// Balanced name.
+    pub name: String,
+    /// A or AAAA.
+    pub qtype: String,
+    /// Policy.
+    pub policy: String,
+    /// The client network the decision used.
+    pub client: String,
+    /// Whether that came from EDNS Client Subnet.
+    pub client_from_ecs: bool,
+    /// Every endpoint.
+    pub endpoints: Vec<ExplainEndpoint>,
+    /// The addresses answered, in order.
+    pub answer: Vec<IpAddr>,
+    /// TTL of the answer.
+    pub ttl: u32,
+    /// ECS scope prefix length returned.
+    pub scope: u8,
+    /// Whether the queried family is failing open.
+    pub failing_open: bool,
+    /// Why, in words.
+    pub reason: String,
+    /// Endpoints or data centers assumed down (what-if; live state untouched).
+    pub assumed_down: Vec<String>,
+    /// The health generation the trace was computed on.
+    pub health_generation: u64,
+}
+
+/// The answer to a drain or undrain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrainDone {
+    /// Always true (errors are `ApiError`).
+    pub ok: bool,
+    /// "endpoint 192.0.2.10" or "datacenter us-east".
+    pub target: String,
+    /// Whether it is now drained.
+    pub drained: bool,
+}
+
+/// The answer to `/v1/reload`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReloadDone {
+    /// Whether the new configuration is served.
+    pub ok: bool,
+    /// The configuration generation now served (on success).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+    /// Why it was rejected (on failure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Every problem, `file:line:col: message` (on failure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
+}
