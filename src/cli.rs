@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Authoritative DNS server and global server load balancer.
 #[derive(Debug, Parser)]
 #[command(name = "gslb", version, about)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -18,7 +18,7 @@ pub struct Cli {
 
 /// Log formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -27,7 +27,7 @@ pub enum LogFormat {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the server.
     Serve {
         /// Configuration file.

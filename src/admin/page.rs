@@ -3,7 +3,7 @@
 //! (`textContent`, never `innerHTML`, so names from the config cannot inject markup).
 
 /// The page.
-pub const INDEX: &str = r##"<!doctype html>
+pub(crate) const INDEX: &str = r##"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">

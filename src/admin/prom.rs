@@ -27,7 +27,7 @@ fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
 }
 
 /// Renders every metric.
-pub fn render(control: &Control) -> String {
+pub(crate) fn render(control: &Control) -> String {
     let mut out = String::with_capacity(8192);
     control.metrics.render(&mut out);
     let snap = control.state.load_full();

@@ -182,11 +182,10 @@ pub fn parse_client(s: &str) -> Result<Client, String> {
             if l > max {
                 return Err(format!("client {s:?}: prefix longer than {max}"));
             }
-            let net = ipnet::IpNet::new(a, l).map_err(|e| e.to_string())?.trunc();
             Ok(Client::new(
                 a,
                 Some(ClientSubnet {
-                    addr: net.network(),
+                    addr: a,
                     source_prefix: l,
                 }),
             ))

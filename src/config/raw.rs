@@ -17,7 +17,7 @@ use toml::Spanned;
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     /// DNS listeners and limits.
     #[serde(default)]
     pub server: RawServer,
@@ -42,7 +42,7 @@ pub struct RawConfig {
 /// `[server]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawServer {
+pub(crate) struct RawServer {
     /// Addresses to serve UDP and TCP on.
     pub listen: Option<Spanned<Vec<SocketAddr>>>,
     /// UDP workers per address; 0 = one per core.
@@ -60,7 +60,7 @@ pub struct RawServer {
 /// `[admin]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAdmin {
+pub(crate) struct RawAdmin {
     /// HTTP listen address.
     pub listen: Option<Spanned<SocketAddr>>,
     /// File holding the bearer token mutating calls need.
@@ -70,7 +70,7 @@ pub struct RawAdmin {
 /// `[zones]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawZones {
+pub(crate) struct RawZones {
     /// Directory of zone files.
     pub directory: PathBuf,
 }
@@ -78,7 +78,7 @@ pub struct RawZones {
 /// `[geoip]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawGeoip {
+pub(crate) struct RawGeoip {
     /// A MaxMind City (or compatible) database.
     pub database: PathBuf,
 }
@@ -98,7 +98,7 @@ pub enum Protocol {
 /// `[checks.NAME]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCheck {
+pub(crate) struct RawCheck {
     /// http, https or tcp.
     pub protocol: Protocol,
     /// Port to probe.
@@ -142,7 +142,7 @@ pub struct Location {
 /// `[datacenters.NAME]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDatacenter {
+pub(crate) struct RawDatacenter {
     /// Client networks this data center serves.
     #[serde(default)]
     pub networks: Vec<IpNet>,
@@ -213,7 +213,7 @@ impl fmt::Display for WhenAllDown {
 /// `[[balance]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBalance {
+pub(crate) struct RawBalance {
     /// The balanced name.
     pub name: Spanned<String>,
     /// Selection policy.
@@ -236,7 +236,7 @@ pub struct RawBalance {
 /// One endpoint of a balanced name.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawEndpoint {
+pub(crate) struct RawEndpoint {
     /// Address answered.
     pub address: IpAddr,
     /// Its data center.
@@ -253,11 +253,11 @@ pub struct RawEndpoint {
 
 /// A duration written with a unit: `500ms`, `2s`, `1.5s`, `5m`, `1h`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dur(pub Duration);
+pub(crate) struct Dur(pub Duration);
 
 impl Dur {
     /// Parses `<number><unit>`; units ms, s, m, h.
-    pub fn parse(s: &str) -> Result<Dur, String> {
+    pub(crate) fn parse(s: &str) -> Result<Dur, String> {
         let s = s.trim();
         let split = s
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))

@@ -7,7 +7,7 @@ use super::{Chosen, Input, Reason, by_priority, rotate_where};
 
 /// Picks by client network; the scope is the matched network's prefix length, or longer when
 /// networks nest inside it.
-pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+pub(crate) fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
     let subnets = &input.b.subnets;
     if let Some((dc, prefix)) = subnets.lookup(input.client.addr) {
         let in_dc = |i: u16| input.b.cfg.endpoints[i as usize].datacenter == *dc;

@@ -13,7 +13,7 @@ fn score(client: &[u8], prefix: u8, endpoint: &[u8], weight: u32) -> f64 {
 }
 
 /// Picks the `answers` highest-scoring endpoints for the client network.
-pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+pub(crate) fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
     let (cb, cl) = addr_bytes(&input.client.addr);
     let want = input.answers.min(candidates.len());
     while out.len() < want {

@@ -5,7 +5,7 @@
 use super::{Chosen, Input, Reason, with_scratch};
 
 /// Picks the `answers` lowest-load endpoints.
-pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+pub(crate) fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
     let load = |i: u16| {
         input
             .health

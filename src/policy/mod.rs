@@ -45,27 +45,6 @@ pub struct Client {
     pub from_ecs: bool,
 }
 
-fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
-    match addr {
-        IpAddr::V4(a) => {
-            let m = if prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - prefix.min(32))
-            };
-            IpAddr::from((u32::from(a) & m).to_be_bytes())
-        }
-        IpAddr::V6(a) => {
-            let m = if prefix == 0 {
-                0
-            } else {
-                u128::MAX << (128 - prefix.min(128))
-            };
-            IpAddr::from((u128::from(a) & m).to_be_bytes())
-        }
-    }
-}
-
 impl Client {
     /// The client of a query from `peer`, with the query's ECS option if any. A source prefix of
     /// 0 carries no client information (RFC 7871 §7.1.2): the resolver's address is used.
@@ -83,7 +62,7 @@ impl Client {
                 };
                 let prefix = c.source_prefix.min(cap);
                 Client {
-                    addr: mask(c.addr, prefix),
+                    addr: subnet::mask(c.addr, prefix),
                     prefix,
                     from_ecs: true,
                 }

@@ -8,7 +8,7 @@ use crate::config::Location;
 const EARTH_KM: f64 = 6371.0;
 
 /// Great-circle distance in km (haversine).
-pub fn distance_km(a: Location, b: Location) -> f64 {
+pub(crate) fn distance_km(a: Location, b: Location) -> f64 {
     let (la1, la2) = (a.lat.to_radians(), b.lat.to_radians());
     let dlat = la2 - la1;
     let dlon = (b.lon - a.lon).to_radians();
@@ -17,7 +17,7 @@ pub fn distance_km(a: Location, b: Location) -> f64 {
 }
 
 /// Picks the nearest data center's endpoints; scope is the GeoIP network's prefix length.
-pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+pub(crate) fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
     let located = input
         .b
         .geoip

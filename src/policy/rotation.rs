@@ -6,19 +6,19 @@
 use super::{Chosen, Input, Reason, by_priority, rotate};
 
 /// `round-robin`: the next `answers` endpoints in rotation.
-pub fn round_robin(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+pub(crate) fn round_robin(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
     rotate(input, candidates, out);
     (0, Reason::Rotation)
 }
 
 /// `all`: every endpoint that is up, up to `answers`, rotated.
-pub fn all(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+pub(crate) fn all(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
     rotate(input, candidates, out);
     (0, Reason::Rotation)
 }
 
 /// `failover`: the lowest priority group that has an endpoint up, rotating inside it.
-pub fn failover(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+pub(crate) fn failover(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
     let p = by_priority(input, candidates, out);
     (0, Reason::Priority(p))
 }

@@ -32,18 +32,25 @@ impl<T> Default for SubnetMap<T> {
 }
 
 fn m4(a: u32, p: u8) -> u32 {
-    if p == 0 {
-        0
-    } else {
-        a & (u32::MAX << (32 - p))
+    match p {
+        0 => 0,
+        p => a & (u32::MAX << (32 - p.min(32))),
     }
 }
 
 fn m6(a: u128, p: u8) -> u128 {
-    if p == 0 {
-        0
-    } else {
-        a & (u128::MAX << (128 - p))
+    match p {
+        0 => 0,
+        p => a & (u128::MAX << (128 - p.min(128))),
+    }
+}
+
+/// `addr` with every bit past `prefix` cleared (a prefix past the family's length keeps every
+/// bit): the one masking rule for client networks, ECS and geo lookups.
+pub fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => IpAddr::from(m4(u32::from(a), prefix).to_be_bytes()),
+        IpAddr::V6(a) => IpAddr::from(m6(u128::from(a), prefix).to_be_bytes()),
     }
 }
 
@@ -117,11 +124,6 @@ impl<T> SubnetMap<T> {
                     .unwrap_or(128)
             }
         }
-    }
-
-    /// Whether no network is present.
-    pub fn is_empty(&self) -> bool {
-        self.v4.is_empty() && self.v6.is_empty()
     }
 }
 

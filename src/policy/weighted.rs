@@ -7,7 +7,7 @@ use super::{Chosen, Input, Reason, stable_hash};
 
 /// Picks up to `answers` endpoints, each with probability proportional to its weight among
 /// those not yet picked.
-pub fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
+pub(crate) fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) -> (u8, Reason) {
     let w = |i: u16| input.b.cfg.endpoints[i as usize].weight as u64;
     let mut total: u64 = candidates.iter().map(|&i| w(i)).sum();
     let mut draw = input.random;
