@@ -4,6 +4,7 @@
 //! file into a `Config` or into every problem found, each as `file:line:col: message`.
 //! Must not: read zone files or touch the network.
 
+pub mod defaults;
 mod raw;
 mod validate;
 

@@ -4,7 +4,6 @@
 //! Must not: stop at the first problem, or accept a value it has to guess at.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,7 +12,7 @@ use hickory_proto::rr::Name;
 use toml::Spanned;
 
 use super::raw::{self, PolicyKind, Protocol, RawConfig, WhenAllDown};
-use super::{Admin, Balance, Check, Config, Datacenter, Endpoint, Pos, Server};
+use super::{Admin, Balance, Check, Config, Datacenter, Endpoint, Pos, Server, defaults};
 use crate::diag::{Diagnostic, line_col};
 
 struct Ctx<'a> {
@@ -62,7 +61,7 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             .listen
             .as_ref()
             .map(|l| *l.get_ref())
-            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8053))),
+            .unwrap_or(defaults::ADMIN_LISTEN),
         token_file: raw.admin.token_file.map(|p| cx.path(&p)),
     };
     if let Some(l) = &raw.admin.listen
@@ -152,27 +151,33 @@ fn server(cx: &mut Ctx<'_>, s: raw::RawServer) -> Server {
             Vec::new()
         }
         Some(l) => l.into_inner(),
-        None => vec![SocketAddr::from(([127, 0, 0, 1], 5353))],
+        None => vec![defaults::LISTEN],
     };
     let threads = match s.threads {
         Some(0) | None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         Some(n) => n,
     };
     let udp_payload_max = match s.udp_payload_max {
-        Some(p) if *p.get_ref() < 512 => {
-            cx.err(&p, "udp_payload_max must be at least 512");
-            512
+        Some(p) if *p.get_ref() < defaults::UDP_PAYLOAD_MIN => {
+            cx.err(
+                &p,
+                format!(
+                    "udp_payload_max must be at least {}",
+                    defaults::UDP_PAYLOAD_MIN
+                ),
+            );
+            defaults::UDP_PAYLOAD_MIN
         }
         Some(p) => p.into_inner(),
-        None => 1232,
+        None => defaults::UDP_PAYLOAD_MAX,
     };
     let tcp_idle_timeout = match s.tcp_idle_timeout {
         Some(t) if t.get_ref().0.is_zero() => {
             cx.err(&t, "tcp_idle_timeout must be more than zero");
-            Duration::from_secs(10)
+            defaults::TCP_IDLE_TIMEOUT
         }
         Some(t) => t.into_inner().0,
-        None => Duration::from_secs(10),
+        None => defaults::TCP_IDLE_TIMEOUT,
     };
     let tcp_connections_max = match s.tcp_connections_max {
         Some(m) if *m.get_ref() == 0 => {
@@ -180,7 +185,7 @@ fn server(cx: &mut Ctx<'_>, s: raw::RawServer) -> Server {
             1
         }
         Some(m) => m.into_inner(),
-        None => 1024,
+        None => defaults::TCP_CONNECTIONS_MAX,
     };
     Server {
         listen,
@@ -323,28 +328,16 @@ fn balance(
 ) -> Option<Balance> {
     let b = b.into_inner();
     let pos = cx.pos(&b.name);
-    let name = match Name::from_str(b.name.get_ref()) {
-        Ok(mut n) if !b.name.get_ref().is_empty() => {
-            n.set_fqdn(true);
-            n
-        }
-        _ => {
-            cx.err(
-                &b.name,
-                format!("{:?} is not a domain name", b.name.get_ref()),
-            );
-            return None;
-        }
-    };
+    let name = balanced_name(cx, &b.name)?;
     let display = name.to_ascii().to_ascii_lowercase();
     let policy = *b.policy.get_ref();
     let ttl = match &b.ttl {
         Some(t) if *t.get_ref() > MAX_TTL => {
             cx.err(t, format!("ttl must be at most {MAX_TTL}"));
-            30
+            defaults::TTL
         }
         Some(t) => *t.get_ref(),
-        None => 30,
+        None => defaults::TTL,
     };
     let answers = match &b.answers {
         Some(a) if *a.get_ref() == 0 => {
@@ -352,21 +345,55 @@ fn balance(
             1
         }
         Some(a) => *a.get_ref(),
-        None => 1,
+        None => defaults::ANSWERS,
     };
-    let check_index = |cx: &mut Ctx<'_>, c: &Spanned<String>| {
-        let i = checks.iter().position(|k| k.name == *c.get_ref());
-        if i.is_none() {
-            let known: Vec<&str> = checks.iter().map(|k| k.name.as_str()).collect();
-            cx.err(
-                c,
-                format!("no check named {:?} (known: {})", c.get_ref(), list(&known)),
-            );
+    let default_check = b.check.as_ref().and_then(|c| check_index(cx, checks, c));
+    let fallback = fallback(cx, &b);
+    let endpoints = endpoints(cx, &b, &display, default_check, checks, datacenters);
+    policy_needs(cx, &b, &display, &endpoints, datacenters, have_geoip);
+    Some(Balance {
+        key: crate::wire::name::key_of(&name),
+        name: display,
+        pos,
+        policy,
+        ttl,
+        answers,
+        when_all_down: b.when_all_down,
+        fallback,
+        endpoints,
+    })
+}
+
+/// The balanced name as a fully qualified domain name.
+fn balanced_name(cx: &mut Ctx<'_>, name: &Spanned<String>) -> Option<Name> {
+    match Name::from_str(name.get_ref()) {
+        Ok(mut n) if !name.get_ref().is_empty() => {
+            n.set_fqdn(true);
+            Some(n)
         }
-        i
-    };
-    let default_check = b.check.as_ref().and_then(|c| check_index(cx, c));
-    let fallback = match (&b.fallback, b.when_all_down) {
+        _ => {
+            cx.err(name, format!("{:?} is not a domain name", name.get_ref()));
+            None
+        }
+    }
+}
+
+/// The index of the check a balance or endpoint names.
+fn check_index(cx: &mut Ctx<'_>, checks: &[Check], c: &Spanned<String>) -> Option<usize> {
+    let i = checks.iter().position(|k| k.name == *c.get_ref());
+    if i.is_none() {
+        let known: Vec<&str> = checks.iter().map(|k| k.name.as_str()).collect();
+        cx.err(
+            c,
+            format!("no check named {:?} (known: {})", c.get_ref(), list(&known)),
+        );
+    }
+    i
+}
+
+/// `fallback`, which goes with `when_all_down = "fallback"` and only with it.
+fn fallback(cx: &mut Ctx<'_>, b: &raw::RawBalance) -> Vec<std::net::IpAddr> {
+    match (&b.fallback, b.when_all_down) {
         (Some(f), WhenAllDown::Fallback) if f.get_ref().is_empty() => {
             cx.err(f, "fallback needs at least one address");
             Vec::new()
@@ -384,7 +411,19 @@ fn balance(
             Vec::new()
         }
         (None, _) => Vec::new(),
-    };
+    }
+}
+
+/// The endpoints of a balance: each once, in a known data center, with its check.
+fn endpoints(
+    cx: &mut Ctx<'_>,
+    b: &raw::RawBalance,
+    display: &str,
+    default_check: Option<usize>,
+    checks: &[Check],
+    datacenters: &[Datacenter],
+) -> Vec<Endpoint> {
+    let policy = *b.policy.get_ref();
     if b.endpoints.get_ref().len() > crate::policy::MAX_ENDPOINTS {
         cx.err(
             &b.endpoints,
@@ -427,13 +466,13 @@ fn balance(
         let weight = match &r.weight {
             Some(w) if *w.get_ref() == 0 => {
                 cx.err(w, "weight must be more than 0");
-                1
+                defaults::WEIGHT
             }
             Some(w) => *w.get_ref(),
-            None => 1,
+            None => defaults::WEIGHT,
         };
         let check = match &r.check {
-            Some(c) => check_index(cx, c),
+            Some(c) => check_index(cx, checks, c),
             None => default_check,
         };
         if policy == PolicyKind::LeastLoaded
@@ -460,13 +499,26 @@ fn balance(
             endpoints.push(Endpoint {
                 address: r.address,
                 datacenter: dc,
-                priority: r.priority.unwrap_or(1),
+                priority: r.priority.unwrap_or(defaults::PRIORITY),
                 weight,
                 check,
                 check_address: r.check_address,
             });
         }
     }
+    endpoints
+}
+
+/// What the policy needs beyond the endpoints: a GeoIP database (nearest), networks (geo).
+fn policy_needs(
+    cx: &mut Ctx<'_>,
+    b: &raw::RawBalance,
+    display: &str,
+    endpoints: &[Endpoint],
+    datacenters: &[Datacenter],
+    have_geoip: bool,
+) {
+    let policy = *b.policy.get_ref();
     if policy == PolicyKind::Nearest && !have_geoip {
         cx.err(
             &b.policy,
@@ -483,17 +535,6 @@ fn balance(
             format!("{display}: geo needs networks on the endpoints' datacenters"),
         );
     }
-    Some(Balance {
-        key: crate::wire::name::key_of(&name),
-        name: display,
-        pos,
-        policy,
-        ttl,
-        answers,
-        when_all_down: b.when_all_down,
-        fallback,
-        endpoints,
-    })
 }
 
 fn list(names: &[&str]) -> String {
