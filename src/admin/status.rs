@@ -233,7 +233,11 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode
         let mut hit = false;
         for (i, e) in b.cfg.endpoints.iter().enumerate() {
             if Some(e.address) == addr || b.dc_names[i] == what {
-                health[i].state = EndpointState::Down;
+                // A what-if takes endpoints down; it never undrains one (a drained endpoint
+                // assumed down would become a fail-open candidate the real answer never has).
+                if health[i].state != EndpointState::Drained {
+                    health[i].state = EndpointState::Down;
+                }
                 hit = true;
             }
         }
