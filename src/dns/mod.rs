@@ -9,6 +9,7 @@
 pub mod balanced;
 pub mod handler;
 pub mod lookup;
+pub mod rrl;
 pub mod tcp;
 pub mod udp;
 #[cfg(target_os = "linux")]
