@@ -13,6 +13,7 @@
 mod build;
 pub mod file;
 pub mod find;
+mod locate;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
