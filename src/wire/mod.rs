@@ -53,8 +53,6 @@ pub mod rcode {
     pub const NOERROR: u16 = 0;
     /// The query could not be interpreted.
     pub const FORMERR: u16 = 1;
-    /// The server failed to process the query.
-    pub const SERVFAIL: u16 = 2;
     /// The name does not exist.
     pub const NXDOMAIN: u16 = 3;
     /// This kind of query is not supported.

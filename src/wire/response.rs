@@ -276,11 +276,6 @@ impl<'b> ResponseWriter<'b> {
         }
     }
 
-    /// Records already written in `section`.
-    pub fn count(&self, section: Section) -> u16 {
-        self.counts[section as usize]
-    }
-
     /// The header's flags word as written so far.
     fn header_flags(&self) -> u16 {
         u16::from_be_bytes([self.buf[2], self.buf[3]])
@@ -358,8 +353,8 @@ impl<'b> ResponseWriter<'b> {
         false
     }
 
-    /// Cuts the response back to its question and sets TC.
-    pub fn truncate(&mut self) {
+    /// Cuts the response back to its question and sets TC (RFC 2181 §9).
+    fn truncate(&mut self) {
         self.buf.truncate(self.question_end);
         self.counts = [0; 3];
         let word = self.header_flags();

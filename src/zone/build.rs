@@ -209,54 +209,60 @@ impl Zone {
         // and keep it resident (1,000,000 A records: 640 MB resident instead of 220 MB).
         let mut staged = Staged::default();
         let (mut owner, mut rdata) = (Vec::new(), Vec::new());
-        for r in records {
-            write_key(&r.name, &mut owner);
-            if r.dns_class != DNSClass::IN {
+        for record in records {
+            write_key(&record.name, &mut owner);
+            if record.dns_class != DNSClass::IN {
                 problems.push(problem(
                     Some(&owner[..]),
-                    format!("class {} is not served (only IN)", r.dns_class),
+                    format!("class {} is not served (only IN)", record.dns_class),
                 ));
                 continue;
             }
-            let t = u16::from(r.record_type());
-            if let RData::SOA(s) = &r.data {
+            let type_code = u16::from(record.record_type());
+            if let RData::SOA(s) = &record.data {
                 if soa.is_some() {
                     problems.push(problem(Some(&owner[..]), "a second SOA record".into()));
                     continue;
                 }
-                soa = Some((owner.as_slice().into(), r.ttl, s.minimum, s.serial));
+                soa = Some((owner.as_slice().into(), record.ttl, s.minimum, s.serial));
             }
-            if matches!(r.record_type(), RecordType::OPT | RecordType::TSIG) {
+            if matches!(record.record_type(), RecordType::OPT | RecordType::TSIG) {
                 problems.push(problem(
                     Some(&owner[..]),
-                    format!("{} is not a record a zone may hold", r.record_type()),
+                    format!("{} is not a record a zone may hold", record.record_type()),
                 ));
                 continue;
             }
             rdata.clear();
-            if let Err(e) = encode_rdata(&r.data, &mut rdata) {
+            if let Err(e) = encode_rdata(&record.data, &mut rdata) {
                 problems.push(problem(
                     Some(&owner[..]),
                     format!("cannot encode record: {e}"),
                 ));
                 continue;
             }
-            staged.push(&owner, t, r.ttl, &rdata, targets_of(&r.data).as_deref());
+            staged.push(
+                &owner,
+                type_code,
+                record.ttl,
+                &rdata,
+                targets_of(&record.data).as_deref(),
+            );
         }
         let mut nodes: FastMap<Box<[u8]>, Node> =
             FastMap::with_capacity_and_hasher(staged.owners, Default::default());
         let mut set = SetBuf::default();
-        for r in staged.iter() {
-            if set.owner != r.owner || set.rtype != r.rtype {
+        for record in staged.iter() {
+            if set.owner != record.owner || set.rtype != record.rtype {
                 set.flush(&mut nodes);
                 set.owner.clear();
-                set.owner.extend_from_slice(r.owner);
-                set.rtype = r.rtype;
-                set.ttl = r.ttl;
+                set.owner.extend_from_slice(record.owner);
+                set.rtype = record.rtype;
+                set.ttl = record.ttl;
             }
-            set.ttl = set.ttl.min(r.ttl);
-            if !set.holds(r.rdata) {
-                set.push(r.rdata, r.target.map(Box::from));
+            set.ttl = set.ttl.min(record.ttl);
+            if !set.holds(record.rdata) {
+                set.push(record.rdata, record.target.map(Box::from));
             }
         }
         set.flush(&mut nodes);
@@ -332,12 +338,12 @@ impl Zone {
     fn add_empty_non_terminals(&mut self) {
         let mut missing: HashSet<&[u8], foldhash::fast::RandomState> = Default::default();
         for name in self.nodes.keys() {
-            let mut cur = parent(name);
-            while let Some(p) = cur {
+            let mut ancestor = parent(name);
+            while let Some(p) = ancestor {
                 if p.len() < self.origin.len() || self.nodes.contains_key(p) || !missing.insert(p) {
                     break;
                 }
-                cur = parent(p);
+                ancestor = parent(p);
             }
         }
         let missing: Vec<Box<[u8]>> = missing.into_iter().map(Box::from).collect();

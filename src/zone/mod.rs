@@ -47,13 +47,13 @@ impl RRset {
     }
 
     /// The RDATAs of `(RDLENGTH, RDATA)` pairs.
-    fn rdatas_of(d: &[u8]) -> impl Iterator<Item = &[u8]> {
+    fn rdatas_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
         let mut pos = 0;
         std::iter::from_fn(move || {
-            let len = u16::from_be_bytes([*d.get(pos)?, *d.get(pos + 1)?]) as usize;
-            let r = &d[pos + 2..pos + 2 + len];
+            let len = u16::from_be_bytes([*data.get(pos)?, *data.get(pos + 1)?]) as usize;
+            let rdata = data.get(pos + 2..pos + 2 + len)?;
             pos += 2 + len;
-            Some(r)
+            Some(rdata)
         })
     }
 }
@@ -103,13 +103,13 @@ impl Zone {
     /// Keeps the invariant the build establishes (RFC 8020: every ancestor down to the apex is a
     /// node) for a name added afterwards.
     fn ensure_ancestors(&mut self, name: &[u8]) {
-        let mut cur = parent(name);
-        while let Some(p) = cur {
+        let mut ancestor = parent(name);
+        while let Some(p) = ancestor {
             if p.len() < self.origin.len() || self.nodes.contains_key(p) {
                 break;
             }
             self.nodes.insert(p.into(), Node::default());
-            cur = parent(p);
+            ancestor = parent(p);
         }
     }
 
