@@ -60,13 +60,6 @@ fn additional(zone: &Zone, w: &mut ResponseWriter<'_>, target: &[u8], cut: Optio
     }
 }
 
-fn hash_name(n: &[u8]) -> u64 {
-    // FNV-1a: enough to notice a name seen before in a short chain.
-    n.iter().fold(0xcbf29ce484222325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    })
-}
-
 /// Answers `qname`/`qtype` from `zone` into `w`, setting AA and RCODE.
 pub fn resolve(
     zone: &Zone,
@@ -77,11 +70,16 @@ pub fn resolve(
 ) {
     w.set_aa(true);
     w.set_rcode(rcode::NOERROR);
-    // The query name is already lower-cased wire form; a copy is made only to follow a CNAME.
-    let mut cur: Option<NameBuf> = None;
-    let mut seen = [0u64; MAX_CHAIN];
+    // The query name is already lower-cased wire form; a lower-cased copy (on the stack) is made
+    // only to look up a CNAME's target.
+    let mut target_key: Option<NameBuf> = None;
+    // The owner of every hop so far: the query name, then each CNAME target as the zone holds
+    // it (borrowed, in its file's letter case). Names are compared whole, so only a real repeat
+    // ends a chain.
+    let mut chain: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
+    chain[0] = qname;
     for hop in 0..MAX_CHAIN {
-        let owner = cur.as_ref().map_or(qname, NameBuf::as_bytes);
+        let owner = target_key.as_ref().map_or(qname, NameBuf::as_bytes);
         let node = match find(zone, owner, qtype) {
             Found::NxDomain => return negative(zone, w, rcode::NXDOMAIN),
             Found::Cut(cut, node) => {
@@ -107,15 +105,26 @@ pub fn resolve(
             if !write_set(w, Section::Answer, owner, cname) {
                 return;
             }
-            let Some(target) = cname.rdatas().next().and_then(NameBuf::from_wire) else {
+            let Some(rdata) = cname.rdatas().next() else {
                 return;
             };
-            seen[hop] = hash_name(owner);
-            let h = hash_name(target.as_bytes());
-            if !is_at_or_below(target.as_bytes(), &zone.origin) || seen[..=hop].contains(&h) {
+            let Some(target) = NameBuf::from_wire(rdata) else {
+                return;
+            };
+            // The RDATA of a CNAME is the name alone (RFC 1035 §3.3.1), uncompressed as built.
+            let target_wire = &rdata[..target.as_bytes().len()];
+            // Case-insensitive on wire form is exact: length octets are below 64, never letters,
+            // so equal bytes up to case mean the same labels at the same places.
+            let repeats = chain[..=hop]
+                .iter()
+                .any(|seen| seen.eq_ignore_ascii_case(target_wire));
+            if !is_at_or_below(target.as_bytes(), &zone.origin) || repeats {
                 return;
             }
-            cur = Some(target);
+            if let Some(slot) = chain.get_mut(hop + 1) {
+                *slot = target_wire;
+            }
+            target_key = Some(target);
             continue;
         }
         if let Some(id) = node.balance
@@ -149,5 +158,100 @@ pub fn resolve(
             }
         }
         return;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
+    use hickory_proto::rr::{Name, RData, Record};
+
+    use super::*;
+    use crate::wire::name::key_of;
+    use crate::wire::parse_query;
+
+    fn name(s: &str) -> Name {
+        Name::from_str(s).unwrap()
+    }
+
+    /// A zone `example.` with its SOA and NS plus `records` as `(owner, CNAME target)`, and an
+    /// A record at `www.example.`.
+    fn zone(cnames: &[(&str, &str)]) -> Zone {
+        let soa = SOA::new(name("ns.example."), name("h.example."), 1, 2, 3, 4, 60);
+        let mut records = vec![
+            Record::from_rdata(name("example."), 300, RData::SOA(soa)),
+            Record::from_rdata(name("example."), 300, RData::NS(NS(name("ns.example.")))),
+            Record::from_rdata(
+                name("www.example."),
+                300,
+                RData::A(A([192, 0, 2, 1].into())),
+            ),
+        ];
+        for (owner, target) in cnames {
+            records.push(Record::from_rdata(
+                name(owner),
+                300,
+                // from_ascii keeps the letter case, which from_str's IDNA mapping would fold.
+                RData::CNAME(CNAME(Name::from_ascii(target).unwrap())),
+            ));
+        }
+        Zone::build("t".into(), records).unwrap()
+    }
+
+    /// Resolves an A query for `qname`; returns ANCOUNT and the RCODE.
+    fn answer(zone: &Zone, qname: &str) -> (u16, u16) {
+        let key = key_of(&name(qname));
+        let mut packet = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        packet.extend_from_slice(&key);
+        packet.extend_from_slice(&[0, 1, 0, 1]);
+        let q = parse_query(&packet).unwrap();
+        let mut buf = Vec::new();
+        let mut w = ResponseWriter::new(
+            &mut buf,
+            &packet,
+            Some(q.question_end),
+            q.qname.as_bytes(),
+            4096,
+        );
+        let mut no_balancer = |_: u32, _: u16, _: &[u8], _: &mut ResponseWriter<'_>| 0;
+        resolve(zone, q.qname.as_bytes(), rtype::A, &mut w, &mut no_balancer);
+        let rcode = w.rcode();
+        w.finish();
+        (u16::from_be_bytes([buf[6], buf[7]]), rcode)
+    }
+
+    #[test]
+    fn chains_are_followed_to_the_end() {
+        let z = zone(&[
+            ("a.example.", "b.example."),
+            ("b.example.", "c.example."),
+            ("c.example.", "www.example."),
+        ]);
+        assert_eq!(answer(&z, "a.example."), (4, rcode::NOERROR));
+    }
+
+    #[test]
+    fn loops_stop_where_a_name_repeats_in_any_case() {
+        // The targets are written in another letter case than the owners they name.
+        let z = zone(&[
+            ("loop1.example.", "LOOP2.example."),
+            ("loop2.example.", "Loop1.Example."),
+            ("self.example.", "SELF.example."),
+        ]);
+        assert_eq!(answer(&z, "loop1.example."), (2, rcode::NOERROR));
+        assert_eq!(answer(&z, "self.example."), (1, rcode::NOERROR));
+    }
+
+    #[test]
+    fn chains_longer_than_the_limit_are_cut() {
+        let names: Vec<String> = (0..=MAX_CHAIN).map(|i| format!("n{i}.example.")).collect();
+        let links: Vec<(&str, &str)> = names
+            .windows(2)
+            .map(|w| (w[0].as_str(), w[1].as_str()))
+            .collect();
+        let z = zone(&links);
+        assert_eq!(answer(&z, "n0.example.").0, MAX_CHAIN as u16);
     }
 }

@@ -76,7 +76,7 @@ impl NameBuf {
         let mut pos = 0;
         loop {
             let l = *wire.get(pos)? as usize;
-            if l & 0xC0 != 0 {
+            if l as u8 & super::POINTER != 0 {
                 return None;
             }
             pos += 1 + l;

@@ -1,12 +1,12 @@
 //! Reading zone files (RFC 1035 §5) from the zones directory into `Zone`s.
 //!
 //! Owns: which files are zones, each file's origin, `$INCLUDE`, and turning every parse or content
-//! error into a `file:line:col` diagnostic. hickory-proto's parser reads the text ($ORIGIN, $TTL,
-//! relative names); it reports no positions, so on failure we find the first entry that breaks
-//! it by parsing ever longer prefixes of the file (a binary search over entry boundaries).
-//! `$INCLUDE` is expanded here rather than by hickory, which lets an `$ORIGIN` in the included
-//! file leak into the including one and rejects the origin argument (RFC 1035 §5.1).
-//! Must not: decide answers.
+//! error into a `file:line:col` diagnostic in the file the line came from. hickory-proto's parser
+//! reads the text ($ORIGIN, $TTL, relative names); it reports no positions, so `locate` finds
+//! the line in the expanded text and this file maps it back to its file. `$INCLUDE` is expanded
+//! here rather than by hickory, which lets an `$ORIGIN` in the included file leak into the
+//! including one and rejects the origin argument (RFC 1035 §5.1).
+//! Must not: decide answers, or search the text for where an error is (that is `locate`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,8 @@ use std::str::FromStr;
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::txt::Parser;
 
-use super::{Zone, ZoneProblem};
+use super::Zone;
+use super::locate::{failing_line, line_at, locate_problem, split_entries};
 use crate::diag::Diagnostic;
 
 /// Loads every zone file in `dir`: regular files not starting with `.` and not ending in `~`.
@@ -97,54 +98,49 @@ pub fn load_file(path: &Path) -> Result<Zone, Vec<Diagnostic>> {
         )]
     })?;
     let origin = origin_from_file_name(path);
-    let mut ex = Expanded::default();
+    let mut expanded = Expanded::default();
     if has_include(&text) {
-        expand(path, &text, origin.as_ref(), 0, &mut ex).map_err(|d| vec![d])?;
+        expand(path, &text, origin.as_ref(), 0, &mut expanded).map_err(|d| vec![d])?;
     } else {
         // Nothing to expand: the text is the file's, line for line.
-        ex.files.push(path.to_path_buf());
-        ex.text = text;
-        if !ex.text.is_empty() && !ex.text.ends_with('\n') {
-            ex.text.push('\n');
+        expanded.files.push(path.to_path_buf());
+        expanded.text = text;
+        if !expanded.text.is_empty() && !expanded.text.ends_with('\n') {
+            expanded.text.push('\n');
         }
     }
-    let text = ex.text.as_str();
+    let text = expanded.text.as_str();
     let parsed = Parser::new(text, Some(path.to_path_buf()), origin.clone()).parse();
     let records = match parsed {
         // Moved, not copied: each parsed set is freed as the zone takes its records.
         Ok((_, sets)) => sets.into_values().flat_map(|s| s.into_parts().records),
         Err(e) => {
-            let entries = split_entries(text);
-            let (file, line) = first_failing_entry(text, &entries, path, origin.as_ref())
-                .map_or((path, 0), |i| ex.source(path, entries[i].line));
+            let (file, line) = failing_line(text, path, origin.as_ref())
+                .map_or((path, 0), |l| expanded.source(path, l));
             return Err(vec![Diagnostic::new(file, line, 1, e.to_string())]);
         }
     };
     Zone::build(path.to_path_buf(), records).map_err(|problems| {
         problems
             .into_iter()
-            .map(|p| locate_problem(path, &ex, origin.as_ref(), p))
+            .map(|problem| {
+                let (file, line) = locate_problem(&expanded.text, origin.as_ref(), &problem)
+                    .map_or((path, 1), |l| expanded.source(path, l));
+                Diagnostic::new(file, line, 1, problem.message)
+            })
             .collect()
     })
-}
-
-fn locate_problem(path: &Path, ex: &Expanded, origin: Option<&Name>, p: ZoneProblem) -> Diagnostic {
-    let (file, line) = p
-        .owner
-        .as_deref()
-        .and_then(|o| find_owner_line(&ex.text, origin, o))
-        .map_or((path, 1), |l| ex.source(path, l));
-    Diagnostic::new(file, line, 1, p.message)
 }
 
 /// Whether `text` may hold an `$INCLUDE` directive (case-insensitive; one in a comment or a
 /// string counts too, which only costs the slower, exact expansion).
 fn has_include(text: &str) -> bool {
-    let b = text.as_bytes();
+    let bytes = text.as_bytes();
     let mut from = 0;
-    while let Some(i) = b[from..].iter().position(|&c| c == b'$') {
+    while let Some(i) = bytes[from..].iter().position(|&c| c == b'$') {
         let at = from + i + 1;
-        if b.get(at..at + 7)
+        if bytes
+            .get(at..at + 7)
             .is_some_and(|w| w.eq_ignore_ascii_case(b"include"))
         {
             return true;
@@ -204,259 +200,58 @@ fn expand(
 ) -> Result<(), Diagnostic> {
     let me = out.files.len();
     out.files.push(path.to_path_buf());
-    let mut cur = origin.cloned();
+    let mut current_origin = origin.cloned();
     let mut copied = 0;
-    for e in split_entries(text) {
-        let Some(first) = e.owner.as_deref() else {
+    for entry in split_entries(text) {
+        let Some(first) = entry.owner.as_deref() else {
             continue;
         };
         if first.eq_ignore_ascii_case("$ORIGIN") {
             // As hickory reads it; a bad name is reported by the parser.
-            cur = e.arg.as_deref().and_then(|a| Name::parse(a, None).ok());
+            current_origin = entry.arg.as_deref().and_then(|a| Name::parse(a, None).ok());
             continue;
         }
         if !first.eq_ignore_ascii_case("$INCLUDE") {
             continue;
         }
-        out.push(&text[copied..e.start], me, line_at(text, copied));
-        copied = e.end.min(text.len());
-        let here = |m: String| Diagnostic::new(path, e.line, 1, m);
+        out.push(&text[copied..entry.start], me, line_at(text, copied));
+        copied = entry.end.min(text.len());
+        let here = |m: String| Diagnostic::new(path, entry.line, 1, m);
         if depth >= MAX_INCLUDE_DEPTH {
             return Err(here(format!(
                 "$INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)"
             )));
         }
-        let Some(file) = e.arg.as_deref() else {
+        let Some(file) = entry.arg.as_deref() else {
             return Err(here("$INCLUDE needs a file name".into()));
         };
         let file = path.parent().unwrap_or(Path::new(".")).join(file);
         let included = fs::read_to_string(&file)
             .map_err(|err| here(format!("cannot read {}: {err}", file.display())))?;
-        let inner = match e.arg2.as_deref() {
-            None => cur.clone(),
+        let inner = match entry.arg2.as_deref() {
+            None => current_origin.clone(),
             Some(o) => {
-                let mut n = Name::parse(o, cur.as_ref())
+                let mut n = Name::parse(o, current_origin.as_ref())
                     .map_err(|err| here(format!("bad origin {o} for $INCLUDE: {err}")))?;
                 n.set_fqdn(true);
                 Some(n)
             }
         };
         if let Some(o) = &inner {
-            out.push(&format!("$ORIGIN {}", o.to_ascii()), me, e.line);
+            out.push(&format!("$ORIGIN {}", o.to_ascii()), me, entry.line);
         }
         expand(&file, &included, inner.as_ref(), depth + 1, out)?;
-        if let Some(o) = &cur {
-            out.push(&format!("$ORIGIN {}", o.to_ascii()), me, e.line);
+        if let Some(o) = &current_origin {
+            out.push(&format!("$ORIGIN {}", o.to_ascii()), me, entry.line);
         }
     }
     out.push(&text[copied..], me, line_at(text, copied));
     Ok(())
 }
 
-/// The line (from 1) that byte `offset` of `text` is on.
-fn line_at(text: &str, offset: usize) -> usize {
-    1 + text.as_bytes()[..offset]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-}
-
-/// One entry of a zone file: a directive or a record, possibly spanning lines in parentheses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Entry {
-    /// Line it starts on, from 1.
-    line: usize,
-    /// Byte offset of the start of that line.
-    start: usize,
-    /// Byte offset just past it (after its newline).
-    end: usize,
-    /// Its first token, when the line does not start with a blank.
-    owner: Option<String>,
-    /// Its second token (the argument of a `$` directive).
-    arg: Option<String>,
-    /// Its third token (the origin argument of `$INCLUDE`).
-    arg2: Option<String>,
-}
-
-/// Splits zone text into entries, honouring comments, quotes, escapes and parentheses.
-fn split_entries(text: &str) -> Vec<Entry> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let mut line = 1;
-    while i < b.len() {
-        let start_line = line;
-        let start = i;
-        let blank_start = b[i] == b' ' || b[i] == b'\t';
-        let mut depth = 0usize;
-        let mut tokens: Vec<String> = Vec::new();
-        let mut tok = String::new();
-        let mut in_quote = false;
-        let mut has_content = false;
-        while i < b.len() {
-            let c = b[i];
-            if in_quote {
-                if c == b'\\' && i + 1 < b.len() {
-                    i += 1;
-                } else if c == b'"' {
-                    in_quote = false;
-                }
-                if b[i] == b'\n' {
-                    line += 1;
-                }
-                i += 1;
-                continue;
-            }
-            match c {
-                b';' => {
-                    while i < b.len() && b[i] != b'\n' {
-                        i += 1;
-                    }
-                    continue;
-                }
-                b'"' => {
-                    in_quote = true;
-                    has_content = true;
-                }
-                b'(' => depth += 1,
-                b')' => depth = depth.saturating_sub(1),
-                b'\\' => {
-                    tok.push(c as char);
-                    if let Some(&n) = b.get(i + 1) {
-                        tok.push(n as char);
-                    }
-                    i += 2;
-                    continue;
-                }
-                b' ' | b'\t' | b'\r' => {
-                    if !tok.is_empty() {
-                        tokens.push(std::mem::take(&mut tok));
-                    }
-                }
-                b'\n' => {
-                    line += 1;
-                    if !tok.is_empty() {
-                        tokens.push(std::mem::take(&mut tok));
-                    }
-                    if depth == 0 {
-                        i += 1;
-                        break;
-                    }
-                }
-                _ => {
-                    tok.push(c as char);
-                    has_content = true;
-                }
-            }
-            i += 1;
-        }
-        if !tok.is_empty() {
-            tokens.push(tok);
-        }
-        if has_content || !tokens.is_empty() {
-            let mut it = tokens.into_iter();
-            let (owner, arg, arg2) = if blank_start {
-                (None, None, None)
-            } else {
-                (it.next(), it.next(), it.next())
-            };
-            out.push(Entry {
-                line: start_line,
-                start,
-                end: i,
-                owner,
-                arg,
-                arg2,
-            });
-        }
-    }
-    out
-}
-
-/// The index of the first entry whose inclusion makes the parser fail.
-fn first_failing_entry(
-    text: &str,
-    entries: &[Entry],
-    path: &Path,
-    origin: Option<&Name>,
-) -> Option<usize> {
-    let fails = |k: usize| {
-        let end = entries[k].end.min(text.len());
-        Parser::new(&text[..end], Some(path.to_path_buf()), origin.cloned())
-            .parse()
-            .is_err()
-    };
-    if entries.is_empty() || !fails(entries.len() - 1) {
-        return entries.len().checked_sub(1);
-    }
-    let (mut lo, mut hi) = (0, entries.len() - 1);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if fails(mid) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    Some(lo)
-}
-
-/// The line of the first record owned by `owner` (presentation form, fully qualified).
-fn find_owner_line(text: &str, origin: Option<&Name>, owner: &str) -> Option<usize> {
-    let mut cur_origin = origin.map(|o| o.to_ascii().to_ascii_lowercase());
-    let want = owner.to_ascii_lowercase();
-    for e in split_entries(text) {
-        let Some(first) = e.owner.as_deref() else {
-            continue;
-        };
-        if first.eq_ignore_ascii_case("$ORIGIN") {
-            cur_origin = e.arg.map(|a| a.to_ascii_lowercase());
-            continue;
-        }
-        if first.starts_with('$') {
-            continue;
-        }
-        let o = cur_origin.as_deref().unwrap_or(".");
-        let full = if first == "@" {
-            o.to_string()
-        } else if first.ends_with('.') {
-            first.to_ascii_lowercase()
-        } else if o == "." {
-            format!("{}.", first.to_ascii_lowercase())
-        } else {
-            format!("{}.{}", first.to_ascii_lowercase(), o)
-        };
-        if full == want {
-            return Some(e.line);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn entries_span_parentheses_and_skip_comments() {
-        let t =
-            "; c\n$ORIGIN a.\n@ SOA ns h ( 1 2\n 3 4 5 ) ; x\nwww A 1.2.3.4\n\n  TXT \"a;(b\"\n";
-        let e = split_entries(t);
-        let lines: Vec<usize> = e.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![2, 3, 5, 7]);
-        assert_eq!(e[0].owner.as_deref(), Some("$ORIGIN"));
-        assert_eq!(e[0].arg.as_deref(), Some("a."));
-        assert_eq!(e[3].owner, None);
-    }
-
-    #[test]
-    fn owner_lines_resolve_relative_names() {
-        let t = "$ORIGIN example.\n@ SOA a b 1 2 3 4 5\nwww A 1.2.3.4\n$ORIGIN sub.example.\nx A 1.2.3.4\n";
-        assert_eq!(find_owner_line(t, None, "example."), Some(2));
-        assert_eq!(find_owner_line(t, None, "www.example."), Some(3));
-        assert_eq!(find_owner_line(t, None, "x.sub.example."), Some(5));
-        assert_eq!(find_owner_line(t, None, "nope.example."), None);
-    }
 
     #[test]
     fn file_name_gives_the_default_origin() {

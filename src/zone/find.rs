@@ -8,18 +8,19 @@ use super::{Node, Zone};
 use crate::wire::name::{NameBuf, suffixes};
 use crate::wire::rtype;
 
-/// Where a name lands inside a zone.
-pub enum Found<'z> {
+/// Where a name lands inside a zone. Nodes borrow from the zone (`'z`), a cut's name from the
+/// name looked up (`'n`), so a caller may keep a node after dropping the name it asked with.
+pub enum Found<'z, 'n> {
     /// The name exists (or a wildcard stands for it).
     Node(&'z Node),
     /// The name is at or below a delegation cut: refer to the child.
-    Cut(&'z [u8], &'z Node),
+    Cut(&'n [u8], &'z Node),
     /// The name does not exist and no wildcard covers it.
     NxDomain,
 }
 
 /// Where `name` lands in `zone` for a query of `qtype` (a DS query at a cut is answered by the parent).
-pub fn find<'z>(zone: &'z Zone, name: &'z [u8], qtype: u16) -> Found<'z> {
+pub fn find<'z, 'n>(zone: &'z Zone, name: &'n [u8], qtype: u16) -> Found<'z, 'n> {
     // Label start offsets of `name`, so the walk can go from the apex down.
     let mut starts = [0u8; 128];
     let mut n = 0;
@@ -59,7 +60,7 @@ pub fn find<'z>(zone: &'z Zone, name: &'z [u8], qtype: u16) -> Found<'z> {
 }
 
 /// RFC 4592 §3.3.1: only the wildcard child of the closest encloser can match.
-fn wildcard<'z>(zone: &'z Zone, closest: &[u8]) -> Found<'z> {
+fn wildcard<'z, 'n>(zone: &'z Zone, closest: &[u8]) -> Found<'z, 'n> {
     let mut w = NameBuf::new();
     if w.push_label(b"*").is_none() {
         return Found::NxDomain;

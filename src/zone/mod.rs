@@ -1,30 +1,31 @@
 //! The zone store: every name of a zone keyed by its lower-cased wire form, with its RRsets
 //! pre-encoded for the wire, and every empty non-terminal present as a node of its own.
 //!
-//! Owns: the in-memory shape of a zone and the rules a zone must satisfy to be served (one SOA at
-//! the apex, NS at the apex, CNAME alone at its name, nothing outside the origin).
-//! Must not: read files (see `zonefile`) or decide answers (see `lookup`).
+//! Owns: the in-memory shape of a served zone and the lookups on it. Must not: read files (see
+//! `file`), build or validate zones from records (see `build`), or decide answers (see
+//! `dns::lookup`).
 //!
 //! Because every ancestor of every name down to the apex is a node, "does this name exist",
 //! "which ancestor is the closest encloser" and "is there a delegation cut above it" are each a
 //! walk over the query name's suffixes with one hash lookup per label: the cost does not grow
 //! with the zone's size, for hits and misses alike.
 
+mod build;
 pub mod file;
 pub mod find;
+mod locate;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::wire::name::parent;
+use crate::wire::rtype;
+
+pub use build::ZoneProblem;
 
 /// The zone maps' hasher: foldhash is several times faster than SipHash on short keys; the keys
 /// are the operator's zone names, so flooding resistance is not needed here.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-use std::path::PathBuf;
-
-use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
-
-use crate::wire::name::{display, is_at_or_below, key_of, parent, write_key};
-use crate::wire::rtype;
 
 /// One RRset, encoded once at load time.
 #[derive(Clone, Debug)]
@@ -40,38 +41,19 @@ pub struct RRset {
 }
 
 impl RRset {
-    /// Builds an RRset from raw RDATAs.
-    pub fn from_rdatas<'a>(
-        rtype: u16,
-        ttl: u32,
-        rdatas: impl IntoIterator<Item = &'a [u8]>,
-    ) -> Self {
-        let mut data = Vec::new();
-        for r in rdatas {
-            data.extend_from_slice(&(r.len() as u16).to_be_bytes());
-            data.extend_from_slice(r);
-        }
-        RRset {
-            rtype,
-            ttl,
-            data: data.into_boxed_slice(),
-            targets: Box::new([]),
-        }
-    }
-
     /// The RDATAs of the set, in wire form.
     pub fn rdatas(&self) -> impl Iterator<Item = &[u8]> {
         Self::rdatas_of(&self.data)
     }
 
     /// The RDATAs of `(RDLENGTH, RDATA)` pairs.
-    fn rdatas_of(d: &[u8]) -> impl Iterator<Item = &[u8]> {
+    fn rdatas_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
         let mut pos = 0;
         std::iter::from_fn(move || {
-            let len = u16::from_be_bytes([*d.get(pos)?, *d.get(pos + 1)?]) as usize;
-            let r = &d[pos + 2..pos + 2 + len];
+            let len = u16::from_be_bytes([*data.get(pos)?, *data.get(pos + 1)?]) as usize;
+            let rdata = data.get(pos + 2..pos + 2 + len)?;
             pos += 2 + len;
-            Some(r)
+            Some(rdata)
         })
     }
 }
@@ -106,115 +88,6 @@ pub struct Zone {
     nodes: FastMap<Box<[u8]>, Node>,
 }
 
-/// A problem with a zone's content, with the owner name it concerns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZoneProblem {
-    /// The owner the problem is about (presentation form), to find its line in the file.
-    pub owner: Option<String>,
-    /// What is wrong.
-    pub message: String,
-}
-
-fn problem(owner: Option<&[u8]>, message: String) -> ZoneProblem {
-    ZoneProblem {
-        owner: owner.map(display),
-        message,
-    }
-}
-
-/// Appends the wire form of `rdata` to `out`, names uncompressed.
-fn encode_rdata(rdata: &RData, out: &mut Vec<u8>) -> Result<(), String> {
-    match rdata {
-        // The bulk of large zones: no encoder needed.
-        RData::A(a) => out.extend_from_slice(&a.0.octets()),
-        RData::AAAA(a) => out.extend_from_slice(&a.0.octets()),
-        _ => {
-            let mut enc = BinEncoder::new(out);
-            enc.set_name_encoding(NameEncoding::Uncompressed);
-            rdata.emit(&mut enc).map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(())
-}
-
-fn targets_of(rdata: &RData) -> Option<Box<[u8]>> {
-    match rdata {
-        RData::NS(ns) => Some(key_of(&ns.0)),
-        RData::MX(mx) => Some(key_of(&mx.exchange)),
-        RData::SRV(srv) => Some(key_of(&srv.target)),
-        _ => None,
-    }
-}
-
-/// Checked records in one buffer, in arrival order. Each record: the owner's length and the
-/// owner (length 0: the previous record's owner), type (2 octets), TTL (4), RDLENGTH (2) and
-/// RDATA, the target's length (0: none) and the target.
-#[derive(Default)]
-struct Staged {
-    buf: Vec<u8>,
-    last_owner: Vec<u8>,
-    /// Number of owner changes: an upper bound on the names.
-    owners: usize,
-}
-
-/// One record read back from `Staged`.
-struct StagedRecord<'a> {
-    owner: &'a [u8],
-    rtype: u16,
-    ttl: u32,
-    rdata: &'a [u8],
-    target: Option<&'a [u8]>,
-}
-
-impl Staged {
-    fn push(&mut self, owner: &[u8], rtype: u16, ttl: u32, rdata: &[u8], target: Option<&[u8]>) {
-        // Keys are at most 255 octets (RFC 1035 §2.3.4) and never empty, so 0 is free.
-        if owner == self.last_owner.as_slice() {
-            self.buf.push(0);
-        } else {
-            self.buf.push(owner.len() as u8);
-            self.buf.extend_from_slice(owner);
-            self.last_owner.clear();
-            self.last_owner.extend_from_slice(owner);
-            self.owners += 1;
-        }
-        self.buf.extend_from_slice(&rtype.to_be_bytes());
-        self.buf.extend_from_slice(&ttl.to_be_bytes());
-        self.buf
-            .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        self.buf.extend_from_slice(rdata);
-        let target = target.unwrap_or_default();
-        self.buf.push(target.len() as u8);
-        self.buf.extend_from_slice(target);
-    }
-
-    fn iter(&self) -> impl Iterator<Item = StagedRecord<'_>> {
-        let mut rest = &self.buf[..];
-        let mut owner: &[u8] = &[];
-        std::iter::from_fn(move || {
-            let (&len, r) = rest.split_first()?;
-            let (o, r) = r.split_at(len as usize);
-            if len > 0 {
-                owner = o;
-            }
-            let (head, r) = r.split_at(8);
-            let rtype = u16::from_be_bytes([head[0], head[1]]);
-            let ttl = u32::from_be_bytes([head[2], head[3], head[4], head[5]]);
-            let (rdata, r) = r.split_at(u16::from_be_bytes([head[6], head[7]]) as usize);
-            let (&len, r) = r.split_first()?;
-            let (target, r) = r.split_at(len as usize);
-            rest = r;
-            Some(StagedRecord {
-                owner,
-                rtype,
-                ttl,
-                rdata,
-                target: (len > 0).then_some(target),
-            })
-        })
-    }
-}
-
 /// Hands freed heap memory back to the system. glibc keeps freed pages mapped, so without this
 /// a server that loaded (or dropped) a large zone stays as big as it ever was.
 pub fn release_freed_memory() {
@@ -226,234 +99,17 @@ pub fn release_freed_memory() {
     }
 }
 
-/// The RRset being gathered while records of one (owner, type) arrive one after another, as the
-/// parser hands them over; buffers are reused from one set to the next.
-#[derive(Default)]
-struct SetBuf {
-    owner: Vec<u8>,
-    rtype: u16,
-    ttl: u32,
-    /// `(RDLENGTH, RDATA)` pairs, as in `RRset::data`.
-    data: Vec<u8>,
-    targets: Vec<Box<[u8]>>,
-}
-
-impl SetBuf {
-    fn holds(&self, rdata: &[u8]) -> bool {
-        RRset::rdatas_of(&self.data).any(|r| r == rdata)
-    }
-
-    fn push(&mut self, rdata: &[u8], target: Option<Box<[u8]>>) {
-        self.data
-            .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        self.data.extend_from_slice(rdata);
-        self.targets.extend(target);
-    }
-
-    /// Moves the set into its node (merging with a set of the same type already there, when the
-    /// records of one set did not arrive together) and empties the buffer.
-    fn flush(&mut self, nodes: &mut FastMap<Box<[u8]>, Node>) {
-        if self.data.is_empty() {
-            return;
-        }
-        // One probe of the map per set; the key is allocated even when the node exists
-        // (another type at the same name), which costs less than a second probe.
-        let node = nodes
-            .entry(self.owner.as_slice().into())
-            .or_insert_with(|| Node {
-                rrsets: Vec::with_capacity(1),
-                balance: None,
-            });
-        match node.rrsets.iter_mut().find(|r| r.rtype == self.rtype) {
-            None => node.rrsets.push(RRset {
-                rtype: self.rtype,
-                ttl: self.ttl,
-                data: self.data.as_slice().into(),
-                targets: self.targets.drain(..).collect(),
-            }),
-            Some(set) => {
-                set.ttl = set.ttl.min(self.ttl);
-                let mut data = std::mem::take(&mut set.data).into_vec();
-                let mut targets = std::mem::take(&mut set.targets).into_vec();
-                // Targets line up with RDATAs: every NS/MX/SRV RDATA has one, others none.
-                for (i, r) in RRset::rdatas_of(&self.data).enumerate() {
-                    if !RRset::rdatas_of(&data).any(|x| x == r) {
-                        data.extend_from_slice(&(r.len() as u16).to_be_bytes());
-                        data.extend_from_slice(r);
-                        targets.extend(self.targets.get(i).cloned());
-                    }
-                }
-                set.data = data.into_boxed_slice();
-                set.targets = targets.into_boxed_slice();
-            }
-        }
-        self.data.clear();
-        self.targets.clear();
-    }
-}
-
 impl Zone {
-    /// Builds a zone from parsed records, checking the rules every served zone obeys. Records
-    /// are consumed one by one, each freed once it is checked and encoded; the records of one
-    /// RRset need not be adjacent, but the build is fastest when they are.
-    pub fn build(
-        file: PathBuf,
-        records: impl IntoIterator<Item = Record>,
-    ) -> Result<Zone, Vec<ZoneProblem>> {
-        let mut problems = Vec::new();
-        let mut soa: Option<(Box<[u8]>, u32, u32, u32)> = None;
-        // Two passes. First every record is checked and encoded into one flat buffer while the
-        // parser's copies are freed; only then are the zone's many small allocations made, and
-        // they pack densely into the freed space, whose rest goes back to the system. Made while
-        // the parser's memory was being freed, they would land in its holes all over the heap
-        // and keep it resident (1,000,000 A records: 640 MB resident instead of 220 MB).
-        let mut staged = Staged::default();
-        let (mut owner, mut rdata) = (Vec::new(), Vec::new());
-        for r in records {
-            write_key(&r.name, &mut owner);
-            if r.dns_class != DNSClass::IN {
-                problems.push(problem(
-                    Some(&owner[..]),
-                    format!("class {} is not served (only IN)", r.dns_class),
-                ));
-                continue;
-            }
-            let t = u16::from(r.record_type());
-            if let RData::SOA(s) = &r.data {
-                if soa.is_some() {
-                    problems.push(problem(Some(&owner[..]), "a second SOA record".into()));
-                    continue;
-                }
-                soa = Some((owner.as_slice().into(), r.ttl, s.minimum, s.serial));
-            }
-            if matches!(r.record_type(), RecordType::OPT | RecordType::TSIG) {
-                problems.push(problem(
-                    Some(&owner[..]),
-                    format!("{} is not a record a zone may hold", r.record_type()),
-                ));
-                continue;
-            }
-            rdata.clear();
-            if let Err(e) = encode_rdata(&r.data, &mut rdata) {
-                problems.push(problem(
-                    Some(&owner[..]),
-                    format!("cannot encode record: {e}"),
-                ));
-                continue;
-            }
-            staged.push(&owner, t, r.ttl, &rdata, targets_of(&r.data).as_deref());
-        }
-        let mut nodes: FastMap<Box<[u8]>, Node> =
-            FastMap::with_capacity_and_hasher(staged.owners, Default::default());
-        let mut set = SetBuf::default();
-        for r in staged.iter() {
-            if set.owner != r.owner || set.rtype != r.rtype {
-                set.flush(&mut nodes);
-                set.owner.clear();
-                set.owner.extend_from_slice(r.owner);
-                set.rtype = r.rtype;
-                set.ttl = r.ttl;
-            }
-            set.ttl = set.ttl.min(r.ttl);
-            if !set.holds(r.rdata) {
-                set.push(r.rdata, r.target.map(Box::from));
-            }
-        }
-        set.flush(&mut nodes);
-        drop((set, staged));
-        let Some((origin, soa_ttl, minimum, serial)) = soa else {
-            problems.push(problem(None, "the zone has no SOA record".into()));
-            return Err(problems);
-        };
-        nodes.retain(|owner, node| {
-            if is_at_or_below(owner, &origin) {
-                return true;
-            }
-            for _ in &node.rrsets {
-                problems.push(problem(
-                    Some(owner),
-                    format!(
-                        "{} lies outside the zone {} named by its SOA",
-                        display(owner),
-                        display(&origin)
-                    ),
-                ));
-            }
-            false
-        });
-        for (owner, node) in &mut nodes {
-            if node
-                .get(rtype::CNAME)
-                .is_some_and(|c| c.rdatas().nth(1).is_some())
-            {
-                problems.push(problem(
-                    Some(owner),
-                    format!("{} has more than one CNAME", display(owner)),
-                ));
-            }
-            node.rrsets.sort_by_key(|r| r.rtype);
-            node.rrsets.shrink_to_fit();
-            // RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME stands alone.
-            if node.get(rtype::CNAME).is_some() && node.rrsets.len() > 1 {
-                problems.push(problem(
-                    Some(owner),
-                    format!("{} has a CNAME and other data", display(owner)),
-                ));
-            }
-        }
-        let mut zone = Zone {
-            origin: origin.clone(),
-            file,
-            serial,
-            neg_ttl: soa_ttl.min(minimum),
-            nodes,
-        };
-        match zone.nodes.get(&origin[..]) {
-            Some(apex) if apex.get(rtype::NS).is_some() => {}
-            _ => problems.push(problem(
-                Some(&origin),
-                format!(
-                    "the zone {} has no NS records at its apex",
-                    display(&origin)
-                ),
-            )),
-        }
-        zone.add_empty_non_terminals();
-        release_freed_memory();
-        if problems.is_empty() {
-            Ok(zone)
-        } else {
-            Err(problems)
-        }
-    }
-
-    /// Makes every ancestor between a name and the apex a node (RFC 8020: an empty
-    /// non-terminal exists, so names below it are not NXDOMAIN for that reason).
-    fn add_empty_non_terminals(&mut self) {
-        let mut missing: HashSet<&[u8], foldhash::fast::RandomState> = Default::default();
-        for name in self.nodes.keys() {
-            let mut cur = parent(name);
-            while let Some(p) = cur {
-                if p.len() < self.origin.len() || self.nodes.contains_key(p) || !missing.insert(p) {
-                    break;
-                }
-                cur = parent(p);
-            }
-        }
-        let missing: Vec<Box<[u8]>> = missing.into_iter().map(Box::from).collect();
-        for p in missing {
-            self.nodes.insert(p, Node::default());
-        }
-    }
-
+    /// Keeps the invariant the build establishes (RFC 8020: every ancestor down to the apex is a
+    /// node) for a name added afterwards.
     fn ensure_ancestors(&mut self, name: &[u8]) {
-        let mut cur = parent(name);
-        while let Some(p) = cur {
+        let mut ancestor = parent(name);
+        while let Some(p) = ancestor {
             if p.len() < self.origin.len() || self.nodes.contains_key(p) {
                 break;
             }
             self.nodes.insert(p.into(), Node::default());
-            cur = parent(p);
+            ancestor = parent(p);
         }
     }
 
@@ -520,7 +176,8 @@ impl ZoneSet {
         self.zones.get_mut(origin)
     }
 
-    /// Finds the zone enclosing `name`, mutably.
+    /// The origin of the zone enclosing `name`, to reach that zone with `get_mut` while the
+    /// set is borrowed mutably.
     pub fn find_origin(&self, name: &[u8]) -> Option<Box<[u8]>> {
         self.find(name).map(|z| z.origin.clone())
     }
@@ -538,93 +195,5 @@ impl ZoneSet {
     /// Whether no zone is served.
     pub fn is_empty(&self) -> bool {
         self.zones.is_empty()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::net::Ipv4Addr;
-    use std::str::FromStr;
-
-    use hickory_proto::rr::Name;
-    use hickory_proto::rr::rdata::{A, NS, SOA};
-
-    use super::*;
-
-    fn name(s: &str) -> Name {
-        Name::from_str(s).unwrap()
-    }
-
-    fn rec(owner: &str, ttl: u32, data: RData) -> Record {
-        Record::from_rdata(name(owner), ttl, data)
-    }
-
-    fn a(ip: [u8; 4]) -> RData {
-        RData::A(A(Ipv4Addr::from(ip)))
-    }
-
-    fn ns(target: &str) -> RData {
-        RData::NS(NS(name(target)))
-    }
-
-    fn apex() -> Vec<Record> {
-        let soa = SOA::new(name("ns.example."), name("h.example."), 1, 2, 3, 4, 60);
-        vec![
-            rec("example.", 300, RData::SOA(soa)),
-            rec("example.", 300, ns("ns.example.")),
-        ]
-    }
-
-    #[test]
-    fn records_of_one_set_merge_wherever_they_arrive() {
-        let mut records = apex();
-        records.extend([
-            rec("www.example.", 300, a([192, 0, 2, 1])),
-            rec("ns.example.", 300, a([192, 0, 2, 9])),
-            // The same set again, later, in another case, with a lower TTL and a duplicate.
-            rec("WWW.example.", 60, a([192, 0, 2, 2])),
-            rec("www.example.", 300, a([192, 0, 2, 1])),
-            rec("example.", 300, ns("NS2.example.")),
-            rec("example.", 300, ns("ns.example.")),
-        ]);
-        let z = Zone::build("t".into(), records).unwrap();
-        let www = z.node(&key_of(&name("www.example."))).unwrap();
-        assert_eq!(www.rrsets.len(), 1);
-        let set = www.get(rtype::A).unwrap();
-        assert_eq!(set.ttl, 60);
-        let rdatas: Vec<&[u8]> = set.rdatas().collect();
-        assert_eq!(rdatas, [&[192, 0, 2, 1][..], &[192, 0, 2, 2]]);
-        let ns = z.apex().unwrap().get(rtype::NS).unwrap();
-        assert_eq!(ns.rdatas().count(), 2);
-        let targets = [key_of(&name("ns.example.")), key_of(&name("ns2.example."))];
-        assert_eq!(&*ns.targets, &targets);
-        assert_eq!(
-            z.apex().unwrap().rrsets[0].rtype,
-            rtype::NS,
-            "sorted by type"
-        );
-    }
-
-    #[test]
-    fn ancestors_become_empty_non_terminals() {
-        let mut records = apex();
-        records.push(rec("a.b.c.example.", 300, a([192, 0, 2, 1])));
-        records.push(rec("d.c.example.", 300, a([192, 0, 2, 2])));
-        let z = Zone::build("t".into(), records).unwrap();
-        for ent in ["b.c.example.", "c.example."] {
-            let n = z.node(&key_of(&name(ent))).unwrap();
-            assert!(n.rrsets.is_empty() && n.balance.is_none(), "{ent}");
-        }
-        assert_eq!(z.len(), 5);
-    }
-
-    #[test]
-    fn names_outside_the_origin_are_problems() {
-        let mut records = apex();
-        records.push(rec("www.other.", 300, a([192, 0, 2, 1])));
-        let p = Zone::build("t".into(), records).unwrap_err();
-        assert_eq!(p.len(), 1);
-        assert_eq!(p[0].owner.as_deref(), Some("www.other."));
-        assert!(p[0].message.contains("lies outside"), "{}", p[0].message);
     }
 }
