@@ -233,7 +233,13 @@ impl Limiter {
             let recovered = before.balance >= 0;
             let action = match limits.slip {
                 0 => Action::Drop,
-                n if self.slips.fetch_add(1, Ordering::Relaxed) % u64::from(n) == 0 => Action::Slip,
+                n if self
+                    .slips
+                    .fetch_add(1, Ordering::Relaxed)
+                    .is_multiple_of(u64::from(n)) =>
+                {
+                    Action::Slip
+                }
                 _ => Action::Drop,
             };
             return Verdict {

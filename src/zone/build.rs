@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
-use super::{FastMap, Node, RRset, Zone, release_freed_memory};
+use super::{FastMap, Node, RRset, Zone};
+use crate::process::release_freed_memory;
 use crate::wire::name::{display, is_at_or_below, key_of, parent, write_key};
 use crate::wire::rtype;
 

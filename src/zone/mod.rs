@@ -88,17 +88,6 @@ pub struct Zone {
     nodes: FastMap<Box<[u8]>, Node>,
 }
 
-/// Hands freed heap memory back to the system. glibc keeps freed pages mapped, so without this
-/// a server that loaded (or dropped) a large zone stays as big as it ever was.
-pub fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks and trims the allocator's own free lists; it is given no
-    // pointers.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 impl Zone {
     /// Keeps the invariant the build establishes (RFC 8020: every ancestor down to the apex is a
     /// node) for a name added afterwards.
