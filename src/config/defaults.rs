@@ -3,7 +3,9 @@
 //!
 //! Owns: the values a key takes when it is absent. Must not: validate anything.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use ipnet::IpNet;
 use std::time::Duration;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -41,3 +43,48 @@ pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 pub const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 /// `[checks.X] rise` and `fall`: two results in a row, so one lost packet moves nothing.
 pub const RISE_FALL: u32 = 2;
+/// `[server] tcp_connections_per_client`: enough for a resolver's pipelined connections,
+/// far below `tcp_connections_max`, so one client cannot fill the table.
+pub const TCP_CONNECTIONS_PER_CLIENT: usize = 32;
+/// `[server] tcp_io_timeout`: a query or answer of at most 64 KiB takes milliseconds; a client
+/// that needs seconds is stalling (RFC 9210 §4).
+pub const TCP_IO_TIMEOUT: Duration = Duration::from_secs(2);
+/// `[admin] connections_max`.
+pub const ADMIN_CONNECTIONS_MAX: usize = 256;
+/// `[admin] request_timeout`.
+pub const ADMIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// `[rrl]` rates per second, in `ResponseClass::ALL` order (answer, nxdomain, nodata,
+/// referral, error): BIND's and Knot's order of magnitude. A resolver asks for one name and
+/// type a few times a second at most (it caches for the TTL); a flood asks thousands of times.
+pub const RRL_RATES: [u32; 5] = [100, 20, 50, 50, 10];
+/// `[rrl] slip`: every second limited answer goes out truncated, so a real client behind a
+/// spoofed address retries over TCP, while the reflected bytes are halved and no larger than
+/// the query.
+pub const RRL_SLIP: u32 = 2;
+/// `[rrl] window`, seconds.
+pub const RRL_WINDOW: Duration = Duration::from_secs(15);
+/// `[rrl] ipv4_prefix`: one /24 is one client block.
+pub const RRL_IPV4_PREFIX: u8 = 24;
+/// `[rrl] ipv6_prefix`: one /56 is one client block (a site's usual allocation).
+pub const RRL_IPV6_PREFIX: u8 = 56;
+/// `[rrl] exempt`: loopback, so local monitoring and benchmarks are never limited.
+pub const RRL_EXEMPT: [IpNet; 2] = [
+    IpNet::new_assert(LOOPBACK_NET, 8),
+    IpNet::new_assert(IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+];
+const LOOPBACK_NET: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0));
+/// `[server] version`: what `version.server.` answers unless the operator hides it with "".
+pub const VERSION: &str = concat!("gslb ", env!("CARGO_PKG_VERSION"));
+
+/// `[server] identity`: the host name, as NSD and Knot answer `id.server.` ("gslb" when the
+/// host name cannot be read).
+pub fn identity() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`, which outlives the call.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(h) if rc == 0 && !h.is_empty() => h.to_string(),
+        _ => "gslb".to_string(),
+    }
+}

@@ -46,6 +46,43 @@ pub struct Config {
     pub balances: Vec<Balance>,
     /// GeoIP database for `nearest`.
     pub geoip: Option<PathBuf>,
+    /// Response rate limiting.
+    pub rrl: Rrl,
+    /// DNS cookies.
+    pub cookies: Cookies,
+}
+
+/// `[rrl]`: response rate limiting of UDP answers (docs/abuse.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rrl {
+    /// Whether answers are limited at all.
+    pub enabled: bool,
+    /// Answers per second per bucket, by class (`dns::rrl::ResponseClass::ALL` order:
+    /// answer, nxdomain, nodata, referral, error); 0 leaves that class unlimited.
+    pub rates: [u32; 5],
+    /// Every `slip`-th limited answer goes out truncated; 0 drops them all.
+    pub slip: u32,
+    /// Seconds a bucket can owe.
+    pub window: u32,
+    /// IPv4 client block length.
+    pub ipv4_prefix: u8,
+    /// IPv6 client block length.
+    pub ipv6_prefix: u8,
+    /// Client networks never limited.
+    pub exempt: Vec<IpNet>,
+    /// Count and log limited answers, but send them in full.
+    pub log_only: bool,
+}
+
+/// `[cookies]`: DNS cookies, RFC 7873 with RFC 9018 server cookies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cookies {
+    /// Whether cookies are answered.
+    pub enabled: bool,
+    /// The shared secret file; None = a random secret per start.
+    pub secret_file: Option<PathBuf>,
+    /// Whether a UDP query without a valid server cookie gets BADCOOKIE.
+    pub require: bool,
 }
 
 /// `[server]`.
@@ -63,6 +100,14 @@ pub struct Server {
     pub tcp_idle_timeout: Duration,
     /// Most TCP connections at once.
     pub tcp_connections_max: usize,
+    /// Most TCP connections one source address may hold.
+    pub tcp_connections_per_client: usize,
+    /// A started query, or a response the client is not reading, must finish within this.
+    pub tcp_io_timeout: Duration,
+    /// This instance's name: NSID and CH TXT id.server./hostname.bind.
+    pub identity: String,
+    /// Answered to CH TXT version.server./version.bind.; empty = REFUSED.
+    pub version: String,
 }
 
 /// `[admin]`.
@@ -72,6 +117,10 @@ pub struct Admin {
     pub listen: SocketAddr,
     /// File holding the bearer token.
     pub token_file: Option<PathBuf>,
+    /// Most admin connections at once; past it new ones are refused.
+    pub connections_max: usize,
+    /// Headers and body must arrive within this; idle keep-alive connections close after it.
+    pub request_timeout: Duration,
 }
 
 /// A health check.

@@ -37,6 +37,54 @@ pub(crate) struct RawConfig {
     pub balance: Vec<Spanned<RawBalance>>,
     /// GeoIP database for the nearest policy.
     pub geoip: Option<Spanned<RawGeoip>>,
+    /// Response rate limiting.
+    #[serde(default)]
+    pub rrl: RawRrl,
+    /// DNS cookies.
+    #[serde(default)]
+    pub cookies: RawCookies,
+}
+
+/// `[rrl]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRrl {
+    /// On or off.
+    pub enabled: Option<bool>,
+    /// Identical positive answers per second per client block and name/type.
+    pub responses_per_second: Option<Spanned<u32>>,
+    /// NXDOMAIN answers per second per client block and zone.
+    pub nxdomains_per_second: Option<Spanned<u32>>,
+    /// NODATA answers per second per client block and name.
+    pub nodata_per_second: Option<Spanned<u32>>,
+    /// Referrals per second per client block and delegation.
+    pub referrals_per_second: Option<Spanned<u32>>,
+    /// Error answers per second per client block.
+    pub errors_per_second: Option<Spanned<u32>>,
+    /// Every n-th limited answer slips (TC=1); 0 drops all.
+    pub slip: Option<Spanned<u32>>,
+    /// How long a limited block's debt can last.
+    pub window: Option<Spanned<HumanDuration>>,
+    /// IPv4 client block length.
+    pub ipv4_prefix: Option<Spanned<u8>>,
+    /// IPv6 client block length.
+    pub ipv6_prefix: Option<Spanned<u8>>,
+    /// Networks never limited.
+    pub exempt: Option<Vec<IpNet>>,
+    /// Count and log, but answer in full.
+    pub log_only: Option<bool>,
+}
+
+/// `[cookies]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCookies {
+    /// On or off.
+    pub enabled: Option<bool>,
+    /// File of one or two 128-bit secrets in hex.
+    pub secret_file: Option<PathBuf>,
+    /// UDP queries without a valid server cookie get BADCOOKIE.
+    pub require: Option<bool>,
 }
 
 /// `[server]`.
@@ -52,9 +100,17 @@ pub(crate) struct RawServer {
     /// Largest UDP answer.
     pub udp_payload_max: Option<Spanned<u16>>,
     /// Idle time after which a TCP connection is closed.
-    pub tcp_idle_timeout: Option<Spanned<Dur>>,
+    pub tcp_idle_timeout: Option<Spanned<HumanDuration>>,
     /// Most TCP connections open at once.
     pub tcp_connections_max: Option<Spanned<usize>>,
+    /// Most TCP connections one source address may hold.
+    pub tcp_connections_per_client: Option<Spanned<usize>>,
+    /// Time a started query or an unread response may take on TCP.
+    pub tcp_io_timeout: Option<Spanned<HumanDuration>>,
+    /// Answered to NSID and CH TXT id.server.
+    pub identity: Option<Spanned<String>>,
+    /// Answered to CH TXT version.server.; empty refuses.
+    pub version: Option<Spanned<String>>,
 }
 
 /// `[admin]`.
@@ -65,6 +121,10 @@ pub(crate) struct RawAdmin {
     pub listen: Option<Spanned<SocketAddr>>,
     /// File holding the bearer token mutating calls need.
     pub token_file: Option<PathBuf>,
+    /// Most admin connections at once.
+    pub connections_max: Option<Spanned<usize>>,
+    /// Time headers and body may take; idle keep-alive connections close after it.
+    pub request_timeout: Option<Spanned<HumanDuration>>,
 }
 
 /// `[zones]`.
@@ -120,9 +180,9 @@ pub(crate) struct RawCheck {
     /// Response header carrying the endpoint's load.
     pub load_header: Option<Spanned<String>>,
     /// Time between probes.
-    pub interval: Option<Spanned<Dur>>,
+    pub interval: Option<Spanned<HumanDuration>>,
     /// Time a probe may take.
-    pub timeout: Option<Spanned<Dur>>,
+    pub timeout: Option<Spanned<HumanDuration>>,
     /// Consecutive successes to become up.
     pub rise: Option<Spanned<u32>>,
     /// Consecutive failures to become down.
@@ -253,11 +313,11 @@ pub(crate) struct RawEndpoint {
 
 /// A duration written with a unit: `500ms`, `2s`, `1.5s`, `5m`, `1h`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Dur(pub Duration);
+pub(crate) struct HumanDuration(pub Duration);
 
-impl Dur {
+impl HumanDuration {
     /// Parses `<number><unit>`; units ms, s, m, h.
-    pub(crate) fn parse(s: &str) -> Result<Dur, String> {
+    pub(crate) fn parse(s: &str) -> Result<HumanDuration, String> {
         let s = s.trim();
         let split = s
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -280,14 +340,14 @@ impl Dur {
         if !secs.is_finite() || secs > 1e9 {
             return Err(format!("duration {s:?} is out of range"));
         }
-        Ok(Dur(Duration::from_secs_f64(secs)))
+        Ok(HumanDuration(Duration::from_secs_f64(secs)))
     }
 }
 
-impl<'de> Deserialize<'de> for Dur {
+impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Dur::parse(&s).map_err(de::Error::custom)
+        HumanDuration::parse(&s).map_err(de::Error::custom)
     }
 }
 
@@ -297,11 +357,20 @@ mod tests {
 
     #[test]
     fn durations_need_units() {
-        assert_eq!(Dur::parse("500ms").unwrap().0, Duration::from_millis(500));
-        assert_eq!(Dur::parse("1.5s").unwrap().0, Duration::from_millis(1500));
-        assert_eq!(Dur::parse("2m").unwrap().0, Duration::from_secs(120));
-        assert!(Dur::parse("10").is_err());
-        assert!(Dur::parse("10 parsecs").is_err());
-        assert!(Dur::parse("s").is_err());
+        assert_eq!(
+            HumanDuration::parse("500ms").unwrap().0,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            HumanDuration::parse("1.5s").unwrap().0,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            HumanDuration::parse("2m").unwrap().0,
+            Duration::from_secs(120)
+        );
+        assert!(HumanDuration::parse("10").is_err());
+        assert!(HumanDuration::parse("10 parsecs").is_err());
+        assert!(HumanDuration::parse("s").is_err());
     }
 }

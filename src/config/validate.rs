@@ -11,8 +11,10 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use toml::Spanned;
 
-use super::raw::{self, PolicyKind, Protocol, RawConfig, WhenAllDown};
-use super::{Admin, Balance, Check, Config, Datacenter, Endpoint, Pos, Server, defaults};
+use super::raw::{self, HumanDuration, PolicyKind, Protocol, RawConfig, WhenAllDown};
+use super::{
+    Admin, Balance, Check, Config, Cookies, Datacenter, Endpoint, Pos, Rrl, Server, defaults,
+};
 use crate::diag::{Diagnostic, line_col};
 
 struct Ctx<'a> {
@@ -63,6 +65,18 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             .map(|l| *l.get_ref())
             .unwrap_or(defaults::ADMIN_LISTEN),
         token_file: raw.admin.token_file.map(|p| cx.path(&p)),
+        connections_max: at_least_one(
+            &mut cx,
+            raw.admin.connections_max,
+            "connections_max",
+            defaults::ADMIN_CONNECTIONS_MAX,
+        ),
+        request_timeout: more_than_zero(
+            &mut cx,
+            raw.admin.request_timeout,
+            "request_timeout",
+            defaults::ADMIN_REQUEST_TIMEOUT,
+        ),
     };
     if let Some(l) = &raw.admin.listen
         && !l.get_ref().ip().is_loopback()
@@ -113,6 +127,12 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             location,
         });
     }
+    let rrl = rrl(&mut cx, raw.rrl);
+    let cookies = Cookies {
+        enabled: raw.cookies.enabled.unwrap_or(true),
+        secret_file: raw.cookies.secret_file.map(|p| cx.path(&p)),
+        require: raw.cookies.require.unwrap_or(false),
+    };
     let mut balances: Vec<Balance> = Vec::new();
     let mut seen_names = HashSet::new();
     for b in raw.balance {
@@ -138,6 +158,8 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             datacenters,
             balances,
             geoip,
+            rrl,
+            cookies,
         })
     } else {
         Err(cx.errors)
@@ -187,6 +209,26 @@ fn server(cx: &mut Ctx<'_>, s: raw::RawServer) -> Server {
         Some(m) => m.into_inner(),
         None => defaults::TCP_CONNECTIONS_MAX,
     };
+    let tcp_connections_per_client = at_least_one(
+        cx,
+        s.tcp_connections_per_client,
+        "tcp_connections_per_client",
+        defaults::TCP_CONNECTIONS_PER_CLIENT,
+    );
+    let tcp_io_timeout = more_than_zero(
+        cx,
+        s.tcp_io_timeout,
+        "tcp_io_timeout",
+        defaults::TCP_IO_TIMEOUT,
+    );
+    let identity = match s.identity {
+        Some(i) => text_record(cx, i, "identity"),
+        None => defaults::identity(),
+    };
+    let version = match s.version {
+        Some(v) => text_record(cx, v, "version"),
+        None => defaults::VERSION.to_string(),
+    };
     Server {
         listen,
         threads,
@@ -194,6 +236,121 @@ fn server(cx: &mut Ctx<'_>, s: raw::RawServer) -> Server {
         udp_payload_max,
         tcp_idle_timeout,
         tcp_connections_max,
+        tcp_connections_per_client,
+        tcp_io_timeout,
+        identity,
+        version,
+    }
+}
+
+/// A count that must be at least 1, or its default.
+fn at_least_one(cx: &mut Ctx<'_>, v: Option<Spanned<usize>>, key: &str, default: usize) -> usize {
+    match v {
+        Some(n) if *n.get_ref() == 0 => {
+            cx.err(&n, format!("{key} must be at least 1"));
+            default
+        }
+        Some(n) => n.into_inner(),
+        None => default,
+    }
+}
+
+/// A duration that must be more than zero, or its default.
+fn more_than_zero(
+    cx: &mut Ctx<'_>,
+    v: Option<Spanned<HumanDuration>>,
+    key: &str,
+    default: Duration,
+) -> Duration {
+    match v {
+        Some(t) if t.get_ref().0.is_zero() => {
+            cx.err(&t, format!("{key} must be more than zero"));
+            default
+        }
+        Some(t) => t.into_inner().0,
+        None => default,
+    }
+}
+
+/// A string answered in one TXT character-string (and as NSID): at most 255 octets.
+fn text_record(cx: &mut Ctx<'_>, v: Spanned<String>, key: &str) -> String {
+    if v.get_ref().len() > 255 {
+        cx.err(
+            &v,
+            format!("{key} must be at most 255 bytes (one TXT string)"),
+        );
+    }
+    v.into_inner()
+}
+
+/// `[rrl]`: rates, slip, window and client blocks within the ranges the limiter holds.
+fn rrl(cx: &mut Ctx<'_>, r: raw::RawRrl) -> Rrl {
+    let mut rate = |v: Option<Spanned<u32>>, key: &str, default: u32| match v {
+        Some(n) if i64::from(*n.get_ref()) > crate::dns::rrl::MAX_BALANCE => {
+            cx.err(
+                &n,
+                format!(
+                    "{key} must be at most {} (0 leaves the class unlimited)",
+                    crate::dns::rrl::MAX_BALANCE
+                ),
+            );
+            default
+        }
+        Some(n) => n.into_inner(),
+        None => default,
+    };
+    let d = defaults::RRL_RATES;
+    let rates = [
+        rate(r.responses_per_second, "responses_per_second", d[0]),
+        rate(r.nxdomains_per_second, "nxdomains_per_second", d[1]),
+        rate(r.nodata_per_second, "nodata_per_second", d[2]),
+        rate(r.referrals_per_second, "referrals_per_second", d[3]),
+        rate(r.errors_per_second, "errors_per_second", d[4]),
+    ];
+    let slip = match r.slip {
+        Some(n) if *n.get_ref() > 10 => {
+            cx.err(
+                &n,
+                "slip must be within 0..10 (0 drops every limited answer)",
+            );
+            defaults::RRL_SLIP
+        }
+        Some(n) => n.into_inner(),
+        None => defaults::RRL_SLIP,
+    };
+    let window = match r.window {
+        Some(w)
+            if w.get_ref().0 < Duration::from_secs(1)
+                || w.get_ref().0 > Duration::from_secs(3600) =>
+        {
+            cx.err(&w, "window must be within 1s..1h");
+            defaults::RRL_WINDOW
+        }
+        Some(w) => w.into_inner().0,
+        None => defaults::RRL_WINDOW,
+    };
+    let mut prefix = |v: Option<Spanned<u8>>, key: &str, max: u8, default: u8| match v {
+        Some(p) if *p.get_ref() > max => {
+            cx.err(&p, format!("{key} must be within 0..{max}"));
+            default
+        }
+        Some(p) => p.into_inner(),
+        None => default,
+    };
+    let ipv4_prefix = prefix(r.ipv4_prefix, "ipv4_prefix", 32, defaults::RRL_IPV4_PREFIX);
+    let ipv6_prefix = prefix(r.ipv6_prefix, "ipv6_prefix", 128, defaults::RRL_IPV6_PREFIX);
+    Rrl {
+        enabled: r.enabled.unwrap_or(true),
+        rates,
+        slip,
+        window: window.as_secs() as u32,
+        ipv4_prefix,
+        ipv6_prefix,
+        exempt: r.exempt.map_or_else(
+            || defaults::RRL_EXEMPT.to_vec(),
+            |e| e.iter().map(|n| n.trunc()).collect(),
+        ),
+        log_only: r.log_only.unwrap_or(false),
     }
 }
 
