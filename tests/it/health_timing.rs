@@ -1,30 +1,39 @@
 //! The timing of health decisions, on paused tokio time with scripted probe results: an
 //! endpoint leaves the answers at exactly its `fall`-th consecutive failing probe, returns at
 //! its `rise`-th passing one, a flap shorter than `fall` changes nothing, and a drain applies at
-//! once. Virtual time makes the instants exact, so the failover arithmetic is checked, not
-//! approximated.
+//! once and survives passing probes, and a target removed by a reload is never probed again.
+//! Virtual time makes the instants exact, so the failover arithmetic is checked, not
+//! approximated, and "never again" is a count over known intervals, not a wall-clock wait.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gslb::health::{DrainTarget, Source, start_with};
+use arc_swap::ArcSwap;
+use gslb::health::tracker::ProbeResult;
+use gslb::health::{DrainTarget, HealthHandle, Source, TargetKey, start_with};
 use gslb::metrics::Metrics;
-use gslb::snapshot::Served;
+use gslb::snapshot::{Served, Snapshot};
 use gslb::state::EndpointState;
 use tokio::time::Instant;
+
+use crate::harness::{config_dir, pass};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 const INTERVAL: Duration = Duration::from_secs(1);
 
-fn served(dir: &std::path::Path) -> Served {
-    std::fs::create_dir(dir.join("zones")).unwrap();
-    std::fs::write(
-        dir.join("zones/example.com.zone"),
-        "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 h 1 3600 600 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n",
-    )
-    .unwrap();
-    let cfg = r#"[zones]
+const ZONE_T: &str =
+    "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 h 1 3600 600 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n";
+
+/// A TCP check every second (rise 2, fall 2) of app.example.com's endpoints at `addresses`.
+fn config(addresses: &[&str]) -> String {
+    let endpoints: Vec<String> = addresses
+        .iter()
+        .map(|a| format!("{{ address = \"{a}\", datacenter = \"a\" }}"))
+        .collect();
+    format!(
+        r#"[zones]
 directory = "zones"
 [checks.web]
 protocol = "tcp"
@@ -38,10 +47,66 @@ fall = 2
 name = "app.example.com"
 policy = "all"
 check = "web"
-endpoints = [ { address = "192.0.2.10", datacenter = "a" } ]
-"#;
-    std::fs::write(dir.join("gslb.toml"), cfg).unwrap();
-    gslb::load::from_file(&dir.join("gslb.toml")).unwrap()
+endpoints = [ {} ]
+"#,
+        endpoints.join(", ")
+    )
+}
+
+/// Loads `config` from a temp dir (kept alive by the caller) as the server would.
+fn load(config: &str) -> (tempfile::TempDir, Served) {
+    let (dir, path) = config_dir(config, &[("example.com.zone", ZONE_T)]);
+    let served = gslb::load::from_file(&path)
+        .unwrap_or_else(|e| panic!("test config rejected: {}", gslb::diag::Diagnostics(e)));
+    (dir, served)
+}
+
+/// A probe result as the script gives it.
+fn result(ok: bool) -> ProbeResult {
+    ProbeResult {
+        ok,
+        detail: if ok {
+            "connected".into()
+        } else {
+            "connect refused".into()
+        },
+        latency: 0.0,
+        load: None,
+    }
+}
+
+/// Starts the health side of `served` with probe results from `script`; returns the snapshot
+/// cell, the handle, and what stops it.
+async fn start_scripted(
+    served: Served,
+    script: impl Fn(&TargetKey, Instant) -> ProbeResult + Send + Sync + 'static,
+) -> (Arc<ArcSwap<Snapshot>>, HealthHandle, Stopper) {
+    let cancel = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let (state, handle) = start_with(
+        Arc::new(served),
+        Arc::new(Metrics::default()),
+        cancel.clone(),
+        &tasks,
+        Source::Scripted(Arc::new(script)),
+    )
+    .await
+    .unwrap();
+    (state, handle, Stopper { cancel, tasks })
+}
+
+/// Stops the health side's tasks.
+struct Stopper {
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Stopper {
+    async fn stop(self) {
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
 }
 
 /// Probe results by virtual time since start, and the state they must produce.
@@ -60,37 +125,17 @@ fn passes(t: f64) -> bool {
 
 #[tokio::test(start_paused = true)]
 async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
-    let dir = tempfile::tempdir().unwrap();
-    let served = Arc::new(served(dir.path()));
+    let (_dir, served) = load(&config(&["192.0.2.10"]));
     let t0 = Instant::now();
     let probes: Arc<Mutex<Vec<(f64, bool)>>> = Arc::default();
     let log = probes.clone();
-    let source = Source::Scripted(Arc::new(move |_key, at| {
+    let (state, handle, stopper) = start_scripted(served, move |_key, at| {
         let t = (at - t0).as_secs_f64();
         let ok = passes(t);
         log.lock().unwrap().push((t, ok));
-        gslb::health::tracker::ProbeResult {
-            ok,
-            detail: if ok {
-                "connected".into()
-            } else {
-                "connect refused".into()
-            },
-            latency: 0.0,
-            load: None,
-        }
-    }));
-    let cancel = CancellationToken::new();
-    let tasks = TaskTracker::new();
-    let (state, handle) = start_with(
-        served,
-        Arc::new(Metrics::default()),
-        cancel.clone(),
-        &tasks,
-        source,
-    )
-    .await
-    .unwrap();
+        result(ok)
+    })
+    .await;
     let now_state = || state.load().health.balances[0][0].state;
     assert_eq!(now_state(), EndpointState::Up, "first round passed");
 
@@ -99,7 +144,7 @@ async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
     let mut changes: Vec<(f64, EndpointState)> = Vec::new();
     let mut last = now_state();
     while Instant::now() - t0 < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        pass(Duration::from_millis(1)).await;
         let s = now_state();
         if s != last {
             changes.push(((Instant::now() - t0).as_secs_f64(), s));
@@ -115,7 +160,7 @@ async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
         EndpointState::Drained,
         "a drain is visible when the call returns"
     );
-    tokio::time::sleep(INTERVAL * 3).await;
+    pass(INTERVAL * 3).await;
     assert_eq!(
         now_state(),
         EndpointState::Drained,
@@ -164,7 +209,50 @@ async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
         recover > 1.0 && recover <= 2.0,
         "recovered after {recover} s"
     );
-    cancel.cancel();
-    tasks.close();
-    tasks.wait().await;
+    stopper.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_target_removed_by_a_reload_is_never_probed_again() {
+    let (_dir, both) = load(&config(&["192.0.2.10", "192.0.2.11"]));
+    let (_dir2, one) = load(&config(&["192.0.2.10"]));
+    let probes: Arc<Mutex<Vec<(IpAddr, Instant)>>> = Arc::default();
+    let log = probes.clone();
+    let (state, handle, stopper) = start_scripted(both, move |key, at| {
+        log.lock().unwrap().push((key.addr, at));
+        result(true)
+    })
+    .await;
+    let (kept, removed): (IpAddr, IpAddr) =
+        ("192.0.2.10".parse().unwrap(), "192.0.2.11".parse().unwrap());
+    let count = |addr: IpAddr, after: Instant| {
+        let p = probes.lock().unwrap();
+        p.iter().filter(|(a, t)| *a == addr && *t >= after).count()
+    };
+
+    // Both are probed: the first round (at start, no time having passed), then once per
+    // interval.
+    let t0 = Instant::now();
+    pass(INTERVAL * 3).await;
+    assert_eq!((count(kept, t0), count(removed, t0)), (1 + 3, 1 + 3));
+
+    handle.reload(Arc::new(one), &state.load_full()).await;
+    let reloaded = Instant::now();
+    assert_eq!(
+        state.load().health.balances[0].len(),
+        1,
+        "the reload is published when the call returns"
+    );
+    pass(INTERVAL * 5).await;
+    assert_eq!(
+        count(kept, reloaded),
+        5,
+        "the kept target: once per interval"
+    );
+    assert_eq!(
+        count(removed, reloaded),
+        0,
+        "the removed target: never again"
+    );
+    stopper.stop().await;
 }

@@ -6,7 +6,8 @@
 //!   with hickory-proto (an independent reading of what we put on the wire);
 //! - [`admin`]: an HTTP client for the admin API;
 //! - [`backend`]: HTTP(S) backends on 127.0.0.x that a test starts, fails, hangs and stops;
-//! - [`wait`]: `eventually`, the one way a test waits for a condition;
+//! - [`wait`]: `eventually`, the one way a test waits for a condition, and `pass` for virtual
+//!   time;
 //! - [`process`]: the real `gslb` binary and child processes that die with the test.
 
 pub mod admin;

@@ -1,7 +1,8 @@
 //! Waiting, the one way: [`eventually`] (and [`eventually_async`] for conditions that need
 //! `.await`) polls a condition until it holds or a deadline passes, and on timeout panics with
 //! what it waited for and the last value it observed. [`wait_for`] is the same loop without the
-//! panic, for callers that have something to do on timeout (kill a process).
+//! panic, for callers that have something to do on timeout (kill a process). [`pass`] lets
+//! virtual time pass on a paused clock.
 //!
 //! A condition returns `Ok(value)` when it holds and `Err(observed)` when not yet; [`seen`]
 //! turns an observation and a predicate into that.
@@ -56,4 +57,14 @@ where
 #[track_caller]
 fn timed_out(within: Duration, what: &str, last: &dyn Debug) -> ! {
     panic!("timed out after {within:?} waiting for {what}; last observed: {last:?}")
+}
+
+/// Lets `d` of virtual time pass on a paused tokio clock (`start_paused = true`): every timer
+/// due in it fires, and every task it wakes runs, in order, before this returns (a paused clock
+/// only moves when the runtime is idle). Panics if the clock is not paused, so it can never be
+/// a wall-clock wait.
+pub async fn pass(d: Duration) {
+    // `advance` panics with "time is not frozen" on a running clock.
+    tokio::time::advance(Duration::ZERO).await;
+    tokio::time::sleep(d).await;
 }
