@@ -9,13 +9,11 @@
 // Table rows are tuples, one column per input or expectation, spelled out where they are read.
 #![allow(clippy::type_complexity)]
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use common::*;
+use crate::harness::*;
 use gslb::policy::{Client, trace};
 use gslb::snapshot::{Health, Snapshot};
 use gslb::state::{EndpointHealth, EndpointState};
@@ -584,12 +582,8 @@ async fn a_malformed_ecs_option_gets_formerr() {
 /// Loads `config` (appended to a minimal one) with `zone` for gslb.example.com; returns the
 /// config path and the errors as printed.
 fn load_errors(config: &str, zone: &str) -> (String, String, Vec<String>) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("zones")).unwrap();
-    std::fs::write(dir.path().join("zones/gslb.example.com.zone"), zone).unwrap();
     let text = format!("[zones]\ndirectory = \"zones\"\n[datacenters.a]\n{config}");
-    let path = dir.path().join("gslb.toml");
-    std::fs::write(&path, &text).unwrap();
+    let (_dir, path) = config_dir(&text, &[("gslb.example.com.zone", zone)]);
     let errs = match gslb::load::from_file(&path) {
         Ok(_) => Vec::new(),
         Err(e) => e.iter().map(ToString::to_string).collect(),

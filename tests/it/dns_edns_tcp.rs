@@ -8,12 +8,11 @@
 //! queries, the idle timeout and the connection limit. Also: cut and garbage packets get FORMERR
 //! or no reply (never a reply to a response), and the server keeps answering afterwards.
 
-mod common;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::harness::*;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType::{self, A, AAAA, TXT};
 
@@ -304,11 +303,7 @@ impl Conn {
         let mut out = (p.len() as u16).to_be_bytes().to_vec();
         out.extend_from_slice(&p);
         self.0.write_all(&out)?;
-        let mut len = [0u8; 2];
-        self.0.read_exact(&mut len)?;
-        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-        self.0.read_exact(&mut buf)?;
-        Ok(parse(&buf))
+        Ok(parse(&tcp_read(&mut self.0)?))
     }
 
     /// Whether the server closes the connection within `limit` (a read sees EOF or a reset).
@@ -405,13 +400,14 @@ async fn connections_past_the_limit_are_closed_at_once() {
     assert_eq!(addrs(&c2.ask(&q()).unwrap()), vec!["192.0.2.80"]);
     // Closing one frees its slot for a newcomer.
     drop(c1);
-    let addr = s.tcp;
-    wait_until(5, "a freed connection slot", || {
-        Conn::open(addr)
-            .ask(&q())
-            .is_ok_and(|r| addrs(&r) == ["192.0.2.80"])
-    })
-    .await;
+    eventually(
+        Duration::from_secs(5),
+        "a freed connection slot",
+        || match Conn::open(s.tcp).ask(&q()) {
+            Ok(r) => seen(addrs(&r), |a| a == &["192.0.2.80"]).map_err(|a| format!("answer {a:?}")),
+            Err(e) => Err(e.to_string()),
+        },
+    );
     s.stop().await;
 }
 
@@ -495,22 +491,10 @@ async fn malformed_packets_get_formerr_or_silence_and_the_server_keeps_answering
 }
 
 /// Writes `frames` on one TCP connection and reads replies until the one with ID `id`.
-fn tcp_until(addr: std::net::SocketAddr, frames: &[Vec<u8>], id: u16) -> Vec<u8> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
-        .unwrap();
-    let mut out = Vec::new();
-    for f in frames {
-        out.extend_from_slice(&(f.len() as u16).to_be_bytes());
-        out.extend_from_slice(f);
-    }
-    s.write_all(&out).unwrap();
+fn tcp_until(addr: SocketAddr, frames: &[Vec<u8>], id: u16) -> Vec<u8> {
+    let mut s = tcp_send(addr, frames);
     loop {
-        let mut len = [0u8; 2];
-        s.read_exact(&mut len).expect("connection kept open");
-        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-        s.read_exact(&mut buf).unwrap();
+        let buf = tcp_read(&mut s).expect("connection kept open");
         if buf.len() >= 12 && raw_header(&buf).0 == id && raw_header(&buf).2[0] == 1 {
             return buf;
         }

@@ -3,15 +3,13 @@
 //! once, bearer-token auth, reload with good and broken configs (also under continuous query
 //! load), Prometheus metrics that count exactly what was asked, and the `gslb explain` CLI.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::harness::*;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use serde_json::Value;
@@ -79,10 +77,7 @@ async fn status_lists_names_endpoints_datacenters_and_transitions() {
     assert_eq!(st["zones"][0]["origin"], "example.com.");
 
     b[0].stop();
-    wait_for(5, "the stopped backend to show as down", || async {
-        status_state(&status_json(&s).await, APP, EPS[0]).as_deref() == Some("down")
-    })
-    .await;
+    until_status_state(&s, APP, EPS[0], "down").await;
     let st = status_json(&s).await;
     let e = &st["balanced"][0]["endpoints"][0];
     assert_eq!(e["last_check"]["ok"], false, "{e}");
@@ -328,11 +323,7 @@ fn a_public_admin_listener_needs_a_token_file() {
     assert!(msgs[0].contains("token_file"), "{msgs:?}");
 
     // The same through the loader, from a file; and accepted with a token file or on loopback.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("zones")).unwrap();
-    std::fs::write(dir.path().join("zones/example.com.zone"), ZONE).unwrap();
-    let path = dir.path().join("gslb.toml");
-    std::fs::write(&path, text).unwrap();
+    let (_dir, path) = config_dir(text, &[("example.com.zone", ZONE)]);
     let e = gslb::load::from_file(&path).unwrap_err();
     let want = format!("{}:5:10: ", path.display());
     assert!(e.len() == 1 && e[0].to_string().starts_with(&want), "{e:?}");
@@ -500,10 +491,15 @@ async fn metrics_count_what_was_asked_and_follow_health() {
 
     b[0].stop();
     let refused = format!("gslb_check_failures_total{{{target},reason=\"refused\"}}");
-    wait_for(5, "endpoint state down in /metrics", || async {
-        let m = metrics(&s).await;
-        metric(&m, &state(EPS[0], "down")) == Some(1.0)
-    })
+    eventually_async(
+        Duration::from_secs(5),
+        "endpoint state down in /metrics",
+        || async {
+            seen(metric(&metrics(&s).await, &state(EPS[0], "down")), |v| {
+                *v == Some(1.0)
+            })
+        },
+    )
     .await;
     let m = metrics(&s).await;
     assert_eq!(metric(&m, &state(EPS[0], "up")), Some(0.0), "{m}");
@@ -515,9 +511,11 @@ async fn metrics_count_what_was_asked_and_follow_health() {
 
     b[1].stop();
     b[2].stop();
-    wait_for(5, "failing open in /metrics", || async {
-        metric(&metrics(&s).await, &open) == Some(1.0)
-    })
+    eventually_async(
+        Duration::from_secs(5),
+        "failing open in /metrics",
+        || async { seen(metric(&metrics(&s).await, &open), |v| *v == Some(1.0)) },
+    )
     .await;
     assert_eq!(
         app(&s),
@@ -583,7 +581,9 @@ async fn twenty_reloads_under_query_load_lose_nothing() {
         std::thread::spawn(move || query_loop(addr, stop, tally))
     };
     let sent = || tally.lock().unwrap().sent;
-    wait_until(5, "the load to start", || sent() > 0).await;
+    eventually(Duration::from_secs(5), "the load to start", || {
+        seen(sent(), |n| *n > 0)
+    });
 
     let mut codes = Vec::new();
     for n in 0..20u32 {
@@ -593,7 +593,9 @@ async fn twenty_reloads_under_query_load_lose_nothing() {
         codes.push(code);
         assert_eq!(json(&body)["generation"], u64::from(n) + 2, "{body}");
         // Let queries run against each generation before the next swap.
-        wait_until(5, "queries between reloads", || sent() >= before + 50).await;
+        eventually(Duration::from_secs(5), "50 queries between reloads", || {
+            seen(sent(), |n| *n >= before + 50)
+        });
     }
     stop.store(true, Ordering::SeqCst);
     tokio::task::spawn_blocking(move || load.join().unwrap())

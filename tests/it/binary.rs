@@ -6,20 +6,20 @@
 //! its `listening` log lines and queried over UDP and TCP; SIGTERM (exit 0, "stopped"); SIGHUP
 //! reloading a changed zone, and keeping the old data when the new zone is broken.
 
-mod common;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType::{A, SOA};
 use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gslb");
+/// How long the binary gets to log, reload or exit.
+const PATIENCE: Duration = Duration::from_secs(20);
 
 fn zone(serial: u32, extra: &str) -> String {
     format!(
@@ -30,22 +30,15 @@ fn zone(serial: u32, extra: &str) -> String {
 
 /// A directory holding `gslb.toml` (with `server` as its [server] section) and zone files.
 fn setup(server: &str, rest: &str, zones: &[(&str, &str)]) -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    write_zone_files(&dir.path().join("zones"), zones);
-    let config = dir.path().join("gslb.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\n{server}\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n\
-             [zones]\ndirectory = \"zones\"\n{rest}"
-        ),
-    )
-    .unwrap();
-    (dir, config)
+    let config = format!(
+        "[server]\n{server}\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n\
+         [zones]\ndirectory = \"zones\"\n{rest}"
+    );
+    config_dir(&config, zones)
 }
 
 fn check(config: &Path) -> Output {
-    Command::new(BIN)
+    Command::new(GSLB_BIN)
         .args(["check", "-c"])
         .arg(config)
         .env("RUST_LOG", "info")
@@ -150,13 +143,13 @@ fn check_reports_each_problem_with_file_line_and_column() {
 
 /// A `gslb serve` process and everything it has logged so far.
 struct Served {
-    child: Child,
+    child: Guard,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Served {
     fn start(config: &Path) -> Served {
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(GSLB_BIN)
             .args(["serve", "-c"])
             .arg(config)
             .env("RUST_LOG", "info")
@@ -173,27 +166,23 @@ impl Served {
                 sink.lock().unwrap().push(line);
             }
         });
-        Served { child, log }
+        Served {
+            child: Guard(child),
+            log,
+        }
     }
 
     /// Waits (at most 20 s) until `count` logged lines satisfy `f`; returns them.
     fn wait_log(&self, count: usize, f: impl Fn(&str) -> bool) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let hits: Vec<String> = {
-                let log = self.log.lock().unwrap();
-                log.iter().filter(|l| f(l)).cloned().collect()
-            };
+        eventually(PATIENCE, &format!("{count} matching log lines"), || {
+            let log = self.log.lock().unwrap();
+            let hits: Vec<String> = log.iter().filter(|l| f(l)).cloned().collect();
             if hits.len() >= count {
-                return hits;
+                Ok(hits)
+            } else {
+                Err(format!("the log so far:\n{}", log.join("\n")))
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for a log line; log so far:\n{}",
-                self.log.lock().unwrap().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        })
     }
 
     /// The addresses of the `listening` lines for `proto`, once `count` are logged, and then
@@ -214,7 +203,7 @@ impl Served {
     fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
             .arg(format!("-{sig}"))
-            .arg(self.child.id().to_string())
+            .arg(self.child.0.id().to_string())
             .status()
             .expect("run kill")
             .success();
@@ -223,23 +212,9 @@ impl Served {
 
     /// Waits (at most 20 s) for the process to exit; returns its exit code.
     fn wait_exit(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "gslb did not exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.child
+            .wait_exit(PATIENCE, "gslb to exit after SIGTERM")
+            .code()
     }
 }
 
@@ -277,7 +252,7 @@ fn serve_answers_on_every_address_and_stops_on_sigterm() {
         // one must be answered.
         for _ in 0..16 {
             let q = query("www.example.com.", A, true);
-            let r = udp_from(*addr, &q);
+            let r = udp(*addr, &q);
             assert_eq!(r.metadata.response_code, ResponseCode::NoError, "{addr}");
             assert!(r.metadata.authoritative);
             assert_eq!(addrs(&r), vec!["192.0.2.80"], "{addr}");
@@ -290,21 +265,6 @@ fn serve_answers_on_every_address_and_stops_on_sigterm() {
     s.signal("TERM");
     assert_eq!(s.wait_exit(), Some(0));
     s.wait_log(1, |l| l.contains("stopped"));
-}
-
-/// Sends over UDP from a socket of the server address's family.
-fn udp_from(addr: SocketAddr, q: &hickory_proto::op::Message) -> hickory_proto::op::Message {
-    if addr.is_ipv4() {
-        return udp(addr, q);
-    }
-    let s = std::net::UdpSocket::bind("[::1]:0").unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    s.send_to(&q.to_vec().unwrap(), addr).unwrap();
-    let mut buf = vec![0u8; 65535];
-    let (n, _) = s.recv_from(&mut buf).expect("udp reply over IPv6");
-    let r = parse(&buf[..n]);
-    assert_eq!(r.metadata.id, q.metadata.id);
-    r
 }
 
 fn serial(addr: SocketAddr) -> String {
@@ -331,11 +291,9 @@ fn sighup_reloads_zones_and_keeps_serving_when_the_new_ones_are_broken() {
 
     std::fs::write(&zone_file, zone(2, "new IN A 192.0.2.99\n")).unwrap();
     s.signal("HUP");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while addrs(&udp(addr, &new())) != ["192.0.2.99"] {
-        assert!(Instant::now() < deadline, "reload not seen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(PATIENCE, "the reloaded zone to be served", || {
+        seen(addrs(&udp(addr, &new())), |a| a == &["192.0.2.99"])
+    });
     assert!(serial(addr).contains(" 2 3600 "), "{}", serial(addr));
     s.wait_log(1, |l| l.contains("configuration reloaded"));
 

@@ -1,20 +1,17 @@
 //! HTTPS checks against a local server with a self-signed certificate: verification on (the
 //! default) fails, a configured `ca_file` passes, `tls_verify = false` passes; `host` sets SNI.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::harness::*;
 use hickory_proto::rr::RecordType;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 
 const ZONE_T: &str =
     "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 h 1 3600 600 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n";
 
-/// Serves HTTPS on 127.0.0.21:0 with a certificate for `backend.test`; returns port and PEM.
-async fn tls_backend() -> (u16, String) {
+/// A TLS acceptor with a self-signed certificate for `backend.test`, and that certificate's PEM.
+fn self_signed() -> (tokio_rustls::TlsAcceptor, String) {
     let ck = rcgen::generate_simple_self_signed(vec!["backend.test".to_string()]).unwrap();
     let pem = ck.cert.pem();
     let cert = ck.cert.der().clone();
@@ -26,37 +23,7 @@ async fn tls_backend() -> (u16, String) {
         .with_no_client_auth()
         .with_single_cert(vec![cert], key)
         .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    let l = tokio::net::TcpListener::bind("127.0.0.21:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((s, _)) = l.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut s) = acceptor.accept(s).await else {
-                    return;
-                };
-                let mut buf = [0u8; 4096];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = s
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK",
-                    )
-                    .await;
-                let _ = s.shutdown().await;
-            });
-        }
-    });
-    (port, pem)
+    (tokio_rustls::TlsAcceptor::from(Arc::new(cfg)), pem)
 }
 
 fn balance(name: &str, check: &str) -> String {
@@ -67,7 +34,9 @@ fn balance(name: &str, check: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn https_verifies_certificates_unless_told_otherwise() {
-    let (port, pem) = tls_backend().await;
+    let (tls, pem) = self_signed();
+    let b = backend::start_tls(&["127.0.0.21"], Some(tls)).await;
+    let port = b[0].addr.port();
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, pem).unwrap();

@@ -9,8 +9,7 @@
 //! NOTIMP/FORMERR on odd headers, and zone loading ($INCLUDE from a subdirectory, with and
 //! without an origin argument, $TTL, relative names, origin from the file name).
 
-mod common;
-use common::*;
+use crate::harness::*;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType::{self, A, AAAA, ANY, CNAME, DS, MX, NS, SOA, TXT};
 

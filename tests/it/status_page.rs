@@ -7,13 +7,11 @@
 //! Needs Chromium (Debian: `apt-get install chromium`; or set `GSLB_CHROMIUM` to a Chrome or
 //! Chromium binary). Without it the test fails when `CI` is set and is skipped otherwise.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 
 /// The browser to drive, if there is one.
 fn chromium() -> Option<PathBuf> {
@@ -58,7 +56,7 @@ async fn browse(bin: &Path, url: String, args: Vec<String>) -> String {
         let profile = tempfile::tempdir().unwrap();
         let out_path = profile.path().join("stdout");
         let err_path = profile.path().join("stderr");
-        let mut child = Command::new(&bin)
+        let child = Command::new(&bin)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -82,18 +80,11 @@ async fn browse(bin: &Path, url: String, args: Vec<String>) -> String {
             .stderr(std::fs::File::create(&err_path).unwrap())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-        let deadline = Instant::now() + Duration::from_secs(90);
-        let status = loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                break st;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("chromium did not finish within 90 s on {url}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        // Killed when dropped, so a browser that does not finish is not left running.
+        let status = Guard(child).wait_exit(
+            Duration::from_secs(90),
+            &format!("chromium to finish on {url}"),
+        );
         let out = std::fs::read_to_string(&out_path).unwrap();
         let err = std::fs::read_to_string(&err_path).unwrap_or_default();
         assert!(status.success(), "chromium failed ({status}): {err}");
@@ -158,10 +149,7 @@ async fn the_status_page_shows_what_went_down() {
     b[0].stop();
     let (code, body) = admin_post(&s, &format!("/v1/endpoints/{}/drain", EPS[2]), None).await;
     assert_eq!(code, 200, "{body}");
-    wait_for(5, "the stopped backend to be down", || async {
-        status_state(&status_json(&s).await, APP, EPS[0]).as_deref() == Some("down")
-    })
-    .await;
+    until_status_state(&s, APP, EPS[0], "down").await;
 
     let url = format!("http://{}/", s.admin);
     let dom = browse(&bin, url.clone(), vec!["--dump-dom".into()]).await;

@@ -2,12 +2,10 @@
 //! hangs; answers over real UDP follow, and come back after `rise` good checks. Also the
 //! startup round, drains that survive a restart, reloads that keep state, and least-loaded.
 
-mod common;
-
 use std::time::Duration;
 
-use common::backend::{self, Mode};
-use common::*;
+use crate::harness::backend::{self, Mode};
+use crate::harness::*;
 use gslb::health::DrainTarget;
 use hickory_proto::rr::RecordType;
 
@@ -62,10 +60,15 @@ async fn four(policy: &str, extra: &str) -> (Vec<backend::Backend>, TestServer) 
 async fn fail_one(b: &[backend::Backend], s: &TestServer, i: usize, status: u16) {
     b[i].set(Mode::Status(status));
     let gone = b[i].addr.ip().to_string();
-    wait_until(5, "the failing backend to leave", || {
-        app(s) == without(&[gone.as_str()])
-    })
-    .await;
+    until_app(s, "the failing backend to leave", without(&[gone.as_str()]));
+}
+
+/// Waits (5 s at most) until app.example.com answers exactly `want`.
+#[track_caller]
+fn until_app(s: &TestServer, what: &str, want: Vec<String>) {
+    eventually(Duration::from_secs(5), what, || {
+        seen(app(s), |a| *a == want)
+    });
 }
 
 fn app(s: &TestServer) -> Vec<String> {
@@ -94,20 +97,19 @@ async fn dead_failing_and_hanging_backends_leave_and_return() {
     assert_eq!(app(&s), all4(), "all four up after the first round");
 
     b[0].stop();
-    wait_until(5, "a stopped backend to leave", || {
-        app(&s) == without(&["127.0.0.11"])
-    })
-    .await;
+    until_app(&s, "a stopped backend to leave", without(&["127.0.0.11"]));
     b[1].set(Mode::Status(503));
-    wait_until(5, "a 503 backend to leave", || {
-        app(&s) == without(&["127.0.0.11", "127.0.0.12"])
-    })
-    .await;
+    until_app(
+        &s,
+        "a 503 backend to leave",
+        without(&["127.0.0.11", "127.0.0.12"]),
+    );
     b[2].set(Mode::Hang);
-    wait_until(5, "a hanging backend to leave", || {
-        app(&s) == without(&["127.0.0.11", "127.0.0.12", "127.0.0.13"])
-    })
-    .await;
+    until_app(
+        &s,
+        "a hanging backend to leave",
+        without(&["127.0.0.11", "127.0.0.12", "127.0.0.13"]),
+    );
 
     // Each transition is logged once with the reason of the last check.
     let h = s.server().control.state.load().health.clone();
@@ -133,7 +135,7 @@ async fn dead_failing_and_hanging_backends_leave_and_return() {
     b[0].restart();
     b[1].set(Mode::Ok(1.0));
     b[2].set(Mode::Ok(1.0));
-    wait_until(5, "all to return", || app(&s) == all4()).await;
+    until_app(&s, "all to return", all4());
     s.stop().await;
 }
 
@@ -141,10 +143,10 @@ async fn dead_failing_and_hanging_backends_leave_and_return() {
 async fn rise_needs_consecutive_successes() {
     let (b, s) = four("all", "").await;
     fail_one(&b, &s, 1, 500).await;
-    let before = b[1].requests.load(std::sync::atomic::Ordering::SeqCst);
+    let before = b[1].requests();
     b[1].set(Mode::Ok(1.0));
-    wait_until(5, "it to return", || app(&s) == all4()).await;
-    let after = b[1].requests.load(std::sync::atomic::Ordering::SeqCst);
+    until_app(&s, "it to return", all4());
+    let after = b[1].requests();
     assert!(
         after - before >= 2,
         "came back after {} good checks; rise is 2",
@@ -235,15 +237,20 @@ async fn reload_keeps_state_and_stops_removed_checks() {
     assert_eq!(addrs(&r), without(&["127.0.0.12"]));
     assert_eq!(r.answers[0].ttl, 7);
 
-    // Remove .14: its probes stop at once.
+    // Remove .14: its probes stop at once. (health_timing checks the same on virtual time,
+    // exactly; here it is the real prober against a real backend.)
     let removed = reloaded.replace("  { address = \"127.0.0.14\", datacenter = \"d\" },\n", "");
     std::fs::write(s.config_path(), &removed).unwrap();
     s.server().control.reload().await.unwrap();
     assert_eq!(app(&s), vec!["127.0.0.11", "127.0.0.13"]);
-    let n = b[3].requests.load(std::sync::atomic::Ordering::SeqCst);
-    // Observe for five intervals: no further probe may arrive.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(b[3].requests.load(std::sync::atomic::Ordering::SeqCst), n);
+    let n = b[3].requests();
+    // Observe for five intervals, counted by the probes .11 (same check, same interval) gets
+    // meanwhile: no further probe of .14 may arrive.
+    let from = b[0].requests();
+    eventually(Duration::from_secs(5), "five more probes of .11", || {
+        seen(b[0].requests(), |m| *m >= from + 5)
+    });
+    assert_eq!(b[3].requests(), n, "probes of a removed endpoint");
 
     // A bad config is rejected and the running one stays.
     std::fs::write(s.config_path(), "[zones]\ndirectory = 7\n").unwrap();
@@ -265,10 +272,7 @@ async fn least_loaded_follows_reported_load() {
     let s = start_with("", &cfg, &[("example.com.zone", ZONE_T)]).await;
     assert_eq!(app(&s), vec!["127.0.0.12"]);
     b[3].set(Mode::Ok(0.5));
-    wait_until(5, "the new least loaded to win", || {
-        app(&s) == vec!["127.0.0.14"]
-    })
-    .await;
+    until_app(&s, "the new least loaded to win", vec!["127.0.0.14".into()]);
     s.stop().await;
 }
 

@@ -18,8 +18,6 @@
 //! present). Without them the test prints why and passes, unless `CI` is set: then it fails.
 //! `GSLB_E2E_PARENT=knot` picks Knot for the parent even when NSD is installed.
 
-mod common;
-
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
@@ -27,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::backend;
+use crate::harness::{GSLB_BIN, addrs, backend, eventually, query, section, udp_from, wait_for};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
@@ -318,13 +316,13 @@ fn signal_group(sig: &str, pgid: u32) {
 fn terminate(p: &mut Proc) -> Option<ExitStatus> {
     let pgid = p.child.id();
     signal_group("TERM", pgid);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match p.child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => break,
-        }
+    let exited = wait_for(Duration::from_secs(5), || match p.child.try_wait() {
+        Ok(Some(status)) => Ok(Some(status)),
+        Ok(None) => Err(()),
+        Err(_) => Ok(None),
+    });
+    if let Ok(Some(status)) = exited {
+        return Some(status);
     }
     // Not reaped yet, so the group id is still ours.
     signal_group("KILL", pgid);
@@ -394,48 +392,29 @@ impl Drop for Procs {
     }
 }
 
-/// Polls `f` every 50 ms until it gives a value; fails after `secs` seconds with the last thing
-/// it saw, or at once if a server died.
-fn wait_for<T>(
+/// `eventually`, failing at once if a server died: waits `secs` seconds at most for `f`.
+fn eventually_running<T>(
     procs: &mut Procs,
     secs: u64,
     what: &str,
     mut f: impl FnMut() -> Result<T, String>,
 ) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let last = match f() {
-            Ok(v) => return v,
-            Err(e) => e,
-        };
-        procs.assert_running();
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s waiting for {what}; last seen: {last}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(Duration::from_secs(secs), what, || {
+        let r = f();
+        if r.is_err() {
+            procs.assert_running();
+        }
+        r
+    })
 }
 
-/// One UDP query to `server`:53 (RD set when `recurse`); the reply, or why there is none.
+/// One UDP query from 127.0.0.1 to `server`:53 (RD set when `recurse`); the reply, or why there
+/// is none.
 fn ask(server: &str, name: &str, qtype: RecordType, recurse: bool) -> Result<Message, String> {
-    let mut m = common::query(name, qtype, true);
+    let mut m = query(name, qtype, true);
     m.metadata.recursion_desired = recurse;
-    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(1)))
-        .map_err(|e| e.to_string())?;
-    s.send_to(&m.to_vec().map_err(|e| e.to_string())?, (server, 53))
-        .map_err(|e| format!("send to {server}: {e}"))?;
-    let mut buf = vec![0u8; 65535];
-    loop {
-        let (n, _) = s
-            .recv_from(&mut buf)
-            .map_err(|e| format!("no reply from {server}: {e}"))?;
-        let r = Message::from_vec(&buf[..n]).map_err(|e| format!("unparsable reply: {e}"))?;
-        if r.metadata.id == m.metadata.id {
-            return Ok(r);
-        }
-    }
+    let to = SocketAddr::new(server.parse().unwrap(), 53);
+    udp_from("127.0.0.1".parse().unwrap(), to, &m, Duration::from_secs(1))
 }
 
 /// The addresses a NOERROR reply answers (sorted), or a description of what came instead.
@@ -444,14 +423,14 @@ fn answer_of(r: Result<Message, String>) -> Result<Vec<String>, String> {
     if r.metadata.response_code != ResponseCode::NoError {
         return Err(format!("rcode {:?}", r.metadata.response_code));
     }
-    Ok(common::addrs(&r))
+    Ok(addrs(&r))
 }
 
 /// Waits until the resolver answers `app` with exactly `want`.
 fn resolver_answers(procs: &mut Procs, secs: u64, want: &[&str], why: &str) -> Duration {
     let t0 = Instant::now();
     let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-    wait_for(procs, secs, why, || {
+    eventually_running(procs, secs, why, || {
         match answer_of(ask(RESOLVER, APP, RecordType::A, true)) {
             Ok(a) if a == want => Ok(()),
             Ok(a) => Err(format!("answer {a:?}")),
@@ -522,7 +501,7 @@ fn delegated_subdomain_through_a_recursive_resolver_follows_health() {
     std::fs::create_dir_all(gdir.join("zones")).unwrap();
     std::fs::write(gdir.join("zones/gslb.example.com.zone"), GSLB_ZONE).unwrap();
     std::fs::write(gdir.join("gslb.toml"), gslb_config(port)).unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gslb"));
+    let mut c = Command::new(GSLB_BIN);
     c.args(["--log-format", "json", "serve", "-c"])
         .arg(gdir.join("gslb.toml"))
         .env("RUST_LOG", "info");
@@ -535,7 +514,7 @@ fn delegated_subdomain_through_a_recursive_resolver_follows_health() {
     procs.spawn("unbound", c);
 
     // Each server answers on its own first.
-    let soa = wait_for(&mut procs, 20, "the parent to serve example.com", || {
+    let soa = eventually_running(&mut procs, 20, "the parent to serve example.com", || {
         let r = ask(PARENT, "example.com.", RecordType::SOA, false)?;
         if r.metadata.authoritative && !r.answers.is_empty() {
             Ok(r)
@@ -562,9 +541,9 @@ fn delegated_subdomain_through_a_recursive_resolver_follows_health() {
         .collect();
     assert_eq!(glue, [format!("ns1.gslb.example.com. {GSLB}")], "with glue");
 
-    let direct = wait_for(&mut procs, 20, "gslb to answer app", || {
+    let direct = eventually_running(&mut procs, 20, "gslb to answer app", || {
         let r = ask(GSLB, APP, RecordType::A, false)?;
-        match common::addrs(&r) {
+        match addrs(&r) {
             a if a == [DC1] => Ok(r),
             a => Err(format!("answer {a:?}")),
         }
@@ -573,7 +552,7 @@ fn delegated_subdomain_through_a_recursive_resolver_follows_health() {
     assert_eq!(direct.answers[0].ttl, 2, "the balanced TTL");
 
     // Through the resolver: it follows the referral to gslb and gets the healthy primary.
-    let r = wait_for(&mut procs, 20, "the resolver to answer app", || {
+    let r = eventually_running(&mut procs, 20, "the resolver to answer app", || {
         let r = ask(RESOLVER, APP, RecordType::A, true)?;
         if r.metadata.response_code == ResponseCode::NoError && !r.answers.is_empty() {
             Ok(r)
@@ -581,12 +560,12 @@ fn delegated_subdomain_through_a_recursive_resolver_follows_health() {
             Err(format!("{:?} {:?}", r.metadata.response_code, r.answers))
         }
     });
-    assert_eq!(common::addrs(&r), [DC1], "the primary data center");
+    assert_eq!(addrs(&r), [DC1], "the primary data center");
     assert!(r.metadata.recursion_available && !r.metadata.authoritative);
     assert!(
         r.answers.iter().all(|a| a.ttl <= 2),
         "the resolver keeps gslb's TTL: {:?}",
-        common::section(&r.answers)
+        section(&r.answers)
     );
     if let Some(dig) = &tools.dig {
         let out = Command::new(dig)
@@ -625,7 +604,7 @@ fn delegated_subdomain_through_a_recursive_resolver_follows_health() {
     // out in the resolver's cache the client is sent to the secondary.
     let t_fail = Instant::now();
     dcs[0].stop();
-    wait_for(&mut procs, 10, "gslb to fail over", || {
+    eventually_running(&mut procs, 10, "gslb to fail over", || {
         match answer_of(ask(GSLB, APP, RecordType::A, false))? {
             a if a == [DC2] => Ok(()),
             a => Err(format!("answer {a:?}")),
@@ -642,7 +621,7 @@ fn delegated_subdomain_through_a_recursive_resolver_follows_health() {
 
     // The operator asks why.
     let admin = admin_addr(&procs.log("gslb")).expect("gslb logs its admin address");
-    let out = Command::new(env!("CARGO_BIN_EXE_gslb"))
+    let out = Command::new(GSLB_BIN)
         .args(["explain", "app.gslb.example.com", "--json", "--admin"])
         .arg(format!("http://{admin}"))
         .output()

@@ -1,13 +1,14 @@
-//! Test backends: tiny HTTP servers on 127.0.0.x that a test makes healthy, failing (a status),
-//! hanging (accepts and never answers), or gone (listener closed), all sharing one port so a
-//! single check can probe them all.
+//! The backend fixture: tiny HTTP (or HTTPS) servers on 127.0.0.x that a test makes healthy,
+//! failing (a status), hanging (accepts and never answers), or gone (listener closed), all
+//! sharing one port so a single check can probe them all. Each counts the requests it got.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 /// How a backend answers.
@@ -26,8 +27,8 @@ pub struct Backend {
     /// Its address.
     pub addr: SocketAddr,
     mode: Arc<Mutex<Mode>>,
-    /// Requests served (any mode).
-    pub requests: Arc<AtomicU64>,
+    requests: Arc<AtomicU64>,
+    tls: Option<TlsAcceptor>,
     cancel: Option<CancellationToken>,
 }
 
@@ -40,43 +41,66 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(s.into())
 }
 
+/// Reads one request head and answers it as `mode` says (counting it in `requests`).
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    mode: &Mutex<Mode>,
+    requests: &AtomicU64,
+    cancel: &CancellationToken,
+) {
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = s.read(&mut buf) => match r { Ok(0) | Err(_) => return, Ok(n) => n },
+        };
+        got.extend_from_slice(&buf[..n]);
+    }
+    requests.fetch_add(1, Ordering::SeqCst);
+    let m = mode.lock().unwrap().clone();
+    let resp = match m {
+        Mode::Ok(load) => format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Load: {load}\r\nConnection: close\r\n\r\nOK"
+        ),
+        Mode::Status(code) => {
+            format!("HTTP/1.1 {code} Nope\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope")
+        }
+        Mode::Hang => {
+            cancel.cancelled().await;
+            return;
+        }
+    };
+    let _ = s.write_all(resp.as_bytes()).await;
+    let _ = s.shutdown().await;
+}
+
 impl Backend {
     fn serve(&mut self, listener: TcpListener) {
         let cancel = CancellationToken::new();
-        let (mode, requests, c) = (self.mode.clone(), self.requests.clone(), cancel.clone());
+        let (mode, requests, tls, c) = (
+            self.mode.clone(),
+            self.requests.clone(),
+            self.tls.clone(),
+            cancel.clone(),
+        );
         tokio::spawn(async move {
             loop {
-                let (mut s, _) = tokio::select! {
+                let (s, _) = tokio::select! {
                     _ = c.cancelled() => return,
                     r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
                 };
-                let (mode, requests, c) = (mode.clone(), requests.clone(), c.clone());
+                let (mode, requests, tls, c) =
+                    (mode.clone(), requests.clone(), tls.clone(), c.clone());
                 tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let mut got = Vec::new();
-                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                        let n = tokio::select! {
-                            _ = c.cancelled() => return,
-                            r = s.read(&mut buf) => match r { Ok(0) | Err(_) => return, Ok(n) => n },
-                        };
-                        got.extend_from_slice(&buf[..n]);
-                    }
-                    requests.fetch_add(1, Ordering::SeqCst);
-                    let m = mode.lock().unwrap().clone();
-                    let resp = match m {
-                        Mode::Ok(load) => format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Load: {load}\r\nConnection: close\r\n\r\nOK"
-                        ),
-                        Mode::Status(code) => format!(
-                            "HTTP/1.1 {code} Nope\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope"
-                        ),
-                        Mode::Hang => {
-                            c.cancelled().await;
-                            return;
+                    match tls {
+                        None => answer(s, &mode, &requests, &c).await,
+                        Some(tls) => {
+                            if let Ok(s) = tls.accept(s).await {
+                                answer(s, &mode, &requests, &c).await;
+                            }
                         }
-                    };
-                    let _ = s.write_all(resp.as_bytes()).await;
-                    let _ = s.shutdown().await;
+                    }
                 });
             }
         });
@@ -86,6 +110,11 @@ impl Backend {
     /// Sets how it answers.
     pub fn set(&self, m: Mode) {
         *self.mode.lock().unwrap() = m;
+    }
+
+    /// Requests it has read so far (in any mode): the probes it received.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
     }
 
     /// Closes the listener and every connection.
@@ -109,8 +138,14 @@ impl Drop for Backend {
     }
 }
 
-/// Starts one backend per address, all on one port (found by trying kernel-picked ports).
+/// Starts one HTTP backend per address, all on one port (found by trying kernel-picked ports),
+/// answering `Mode::Ok(1.0)`.
 pub async fn start(ips: &[&str]) -> Vec<Backend> {
+    start_tls(ips, None).await
+}
+
+/// `start`, speaking HTTPS through `tls` when given.
+pub async fn start_tls(ips: &[&str], tls: Option<TlsAcceptor>) -> Vec<Backend> {
     'attempt: for _ in 0..20 {
         let first: IpAddr = ips[0].parse().unwrap();
         let l0 = bind(SocketAddr::new(first, 0)).expect("bind backend");
@@ -128,6 +163,7 @@ pub async fn start(ips: &[&str]) -> Vec<Backend> {
                 addr: l.local_addr().unwrap(),
                 mode: Arc::new(Mutex::new(Mode::Ok(1.0))),
                 requests: Arc::new(AtomicU64::new(0)),
+                tls: tls.clone(),
                 cancel: None,
             };
             b.serve(l);

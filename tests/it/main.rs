@@ -1,0 +1,17 @@
+//! The integration tests, as one binary (it compiles and links once): each module is an area
+//! of gslb exercised over real UDP/TCP sockets on 127.0.0.x, real HTTP backends, the admin API
+//! and the real `gslb` binary; `harness` is what they share.
+
+mod harness;
+
+mod admin;
+mod balance;
+mod binary;
+mod dns_authoritative;
+mod dns_edns_tcp;
+mod e2e_delegation;
+mod health;
+mod health_timing;
+mod health_tls;
+mod status_page;
+mod udp_source;
