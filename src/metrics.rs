@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::dns::handler::{Outcome, Transport};
+use crate::state::ProbeResult;
 
 /// Query types counted by name; everything else is "other".
 const QTYPES: [(u16, &str); 14] = [
@@ -85,7 +86,7 @@ pub struct ProbeStats {
     pub sum: f64,
     /// Probes.
     pub count: u64,
-    /// Failures by reason class.
+    /// Failures by reason class (`ProbeFailure::class`).
     pub failures: BTreeMap<&'static str, u64>,
 }
 
@@ -95,24 +96,6 @@ pub struct Metrics {
     truncated: [AtomicU64; 2],
     /// Per (check, probed address): written by the health publisher only, read by /metrics.
     probes: Mutex<BTreeMap<String, BTreeMap<SocketAddr, ProbeStats>>>,
-}
-
-/// The class of a failed probe's reason, for a bounded label.
-pub fn failure_class(detail: &str) -> &'static str {
-    let d = detail.to_ascii_lowercase();
-    if d.contains("refused") {
-        "refused"
-    } else if d.contains("timeout") || d.contains("timed out") {
-        "timeout"
-    } else if d.starts_with("status ") {
-        "status"
-    } else if d.contains("certificate") || d.contains("tls") || d.contains("handshake") {
-        "tls"
-    } else if d.starts_with("body") || d.contains(" header") {
-        "content"
-    } else {
-        "other"
-    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -167,7 +150,7 @@ impl Metrics {
     }
 
     /// Records one probe result (called by the health side, never on the answer path).
-    pub fn probe(&self, check: &str, target: SocketAddr, ok: bool, latency: f64, detail: &str) {
+    pub fn probe(&self, check: &str, target: SocketAddr, result: &ProbeResult) {
         let Ok(mut m) = self.probes.lock() else {
             return;
         };
@@ -179,6 +162,7 @@ impl Metrics {
             return;
         };
         let s = per_target.entry(target).or_default();
+        let latency = result.latency;
         let i = LATENCY_BUCKETS
             .iter()
             .position(|b| latency <= *b)
@@ -186,8 +170,8 @@ impl Metrics {
         s.buckets[i] += 1;
         s.sum += latency;
         s.count += 1;
-        if !ok {
-            *s.failures.entry(failure_class(detail)).or_default() += 1;
+        if let Err(f) = &result.outcome {
+            *s.failures.entry(f.class()).or_default() += 1;
         }
     }
 
@@ -199,16 +183,6 @@ impl Metrics {
         m.iter()
             .flat_map(|(c, t)| t.iter().map(|(a, s)| ((c.clone(), *a), s.clone())))
             .collect()
-    }
-
-    /// Queries counted for a transport, type name and rcode name.
-    pub fn queries(&self, transport: Transport, qtype: &str, rcode: &str) -> u64 {
-        let q = QTYPES.iter().position(|(_, n)| *n == qtype);
-        let r = RCODES.iter().position(|(_, n)| *n == rcode);
-        match (q, r) {
-            (Some(q), Some(r)) => self.queries[transport as usize][q][r].load(Ordering::Relaxed),
-            _ => 0,
-        }
     }
 
     /// Appends the counters in Prometheus text format.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use gslb::health::{DrainTarget, Source, start_with};
 use gslb::metrics::Metrics;
 use gslb::snapshot::Served;
-use gslb::state::EndpointState;
+use gslb::state::{EndpointState, ProbeFailure, ProbePass, ProbeResult};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -69,15 +69,13 @@ async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
         let t = (at - t0).as_secs_f64();
         let ok = passes(t);
         log.lock().unwrap().push((t, ok));
-        gslb::health::tracker::ProbeResult {
-            ok,
-            detail: if ok {
-                "connected".into()
+        ProbeResult {
+            outcome: if ok {
+                Ok(ProbePass::Connected)
             } else {
-                "connect refused".into()
+                Err(ProbeFailure::Refused)
             },
             latency: 0.0,
-            load: None,
         }
     }));
     let cancel = CancellationToken::new();

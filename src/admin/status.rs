@@ -49,8 +49,8 @@ fn endpoint_health(s: Option<&EndpointStatus>) -> Value {
         "check": s.check,
         "probe": s.probe.map(|p| p.to_string()),
         "last_check": s.last.as_ref().map(|r| json!({
-            "ok": r.ok,
-            "result": r.detail,
+            "ok": r.is_ok(),
+            "result": r.to_string(),
             "latency_ms": (r.latency * 1000.0 * 10.0).round() / 10.0,
             "at": s.last_at.map(rfc3339),
         })),

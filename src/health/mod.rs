@@ -145,9 +145,9 @@ async fn first_round(keys: &[TargetKey], metrics: &Metrics, source: &Source) -> 
     while let Some(joined) = set.join_next().await {
         let Ok((i, r)) = joined else { continue };
         let key = &keys[i];
-        metrics.probe(&key.check.name, key.socket(), r.ok, r.latency, &r.detail);
-        if !r.ok {
-            tracing::warn!(endpoint = %key.socket(), check = %key.check.name, reason = %r.detail, "endpoint starts down");
+        metrics.probe(&key.check.name, key.socket(), &r);
+        if let Err(reason) = &r.outcome {
+            tracing::warn!(probe = %key.socket(), check = %key.check.name, reason = %reason, "endpoint starts down");
         }
         trackers[i].observe(
             r,

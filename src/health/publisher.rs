@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::drain::Drains;
-use super::tracker::Tracker;
+use super::tracker::{Tracker, Verdict};
 use super::{DrainTarget, MAX_IN_FLIGHT, Msg, Plan, TargetKey, prober};
 use crate::metrics::Metrics;
 use crate::snapshot::{EndpointStatus, Health, Served, Snapshot, Transition};
@@ -146,14 +146,10 @@ impl Publisher {
                 let Some(t) = self.trackers.get_mut(target) else {
                     return false;
                 };
-                tracing::debug!(endpoint = %key.socket(), check = %key.check.name, ok = result.ok, detail = %result.detail, "probe");
-                self.io.metrics.probe(
-                    &key.check.name,
-                    key.socket(),
-                    result.ok,
-                    result.latency,
-                    &result.detail,
-                );
+                tracing::debug!(probe = %key.socket(), check = %key.check.name, ok = result.is_ok(), reason = %result, "probe");
+                self.io
+                    .metrics
+                    .probe(&key.check.name, key.socket(), &result);
                 let load_before = t.load;
                 let changed = t.observe(result, at, rise, fall).is_some();
                 // Loads feed least-loaded answers: publish them too.
@@ -236,7 +232,14 @@ impl Publisher {
         if let Some(dir) = &self.served.config.server.state_directory {
             next.store(dir).map_err(DrainError::Store)?;
         }
-        tracing::info!(what = ?what, drained, "drain changed by operator");
+        match &what {
+            DrainTarget::Endpoint(a) => {
+                tracing::info!(endpoint = %a, drained, "drain changed by operator");
+            }
+            DrainTarget::Datacenter(d) => {
+                tracing::info!(datacenter = %d, drained, "drain changed by operator");
+            }
+        }
         self.drains = next;
         Ok(())
     }
@@ -265,7 +268,7 @@ impl Publisher {
                     .flatten();
                 let tracker = target.and_then(|t| self.trackers.get(t));
                 let dc = &b.dc_names[ei];
-                let probed_up = tracker.is_none_or(|t| t.up != Some(false));
+                let probed_up = tracker.is_none_or(|t| t.verdict != Verdict::Down);
                 let state = if self.drains.is_drained(&e.address, dc) {
                     EndpointState::Drained
                 } else if probed_up {
@@ -297,7 +300,7 @@ impl Publisher {
                     logged.push((e.address, state));
                     let reason = match (state, tracker.and_then(|t| t.last.as_ref())) {
                         (EndpointState::Drained, _) => "drained by operator".to_string(),
-                        (_, Some(r)) if from != EndpointState::Drained => r.detail.clone(),
+                        (_, Some(r)) if from != EndpointState::Drained => r.to_string(),
                         _ => "undrained by operator".to_string(),
                     };
                     log_transition(
@@ -351,7 +354,7 @@ fn log_transition(
     reason: String,
     at: SystemTime,
 ) {
-    tracing::info!(endpoint = %endpoint, datacenter = dc, from = from.as_str(), to = to.as_str(), reason = %reason, "endpoint state changed");
+    tracing::info!(endpoint = %endpoint, datacenter = %dc, from = %from, to = %to, reason = %reason, "endpoint state changed");
     if transitions.len() == TRANSITIONS_KEPT {
         transitions.pop_front();
     }
