@@ -33,6 +33,14 @@ pub use prober::Source;
 pub use publisher::DrainError;
 use tracker::Tracker;
 
+/// Why the health side could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The drained set in the state directory cannot be read.
+    #[error(transparent)]
+    Drains(#[from] drain::DrainStoreError),
+}
+
 /// Most probes in flight at once, over all targets.
 pub const MAX_IN_FLIGHT: usize = 1024;
 
@@ -166,7 +174,7 @@ pub async fn start(
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
     tasks: &TaskTracker,
-) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), String> {
+) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), StartError> {
     start_with(served, metrics, cancel, tasks, Source::Network).await
 }
 
@@ -177,7 +185,7 @@ pub async fn start_with(
     cancel: CancellationToken,
     tasks: &TaskTracker,
     source: Source,
-) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), String> {
+) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), StartError> {
     let drains = match &served.config.server.state_directory {
         Some(d) => Drains::load(d)?,
         None => Drains::default(),

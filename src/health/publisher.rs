@@ -15,7 +15,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::drain::Drains;
+use super::drain::{DrainStoreError, Drains};
 use super::tracker::{Tracker, Verdict};
 use super::{DrainTarget, MAX_IN_FLIGHT, Msg, Plan, TargetKey, prober};
 use crate::metrics::Metrics;
@@ -26,7 +26,7 @@ use crate::state::{EndpointHealth, EndpointState};
 const TRANSITIONS_KEPT: usize = 200;
 
 /// Why a drain was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum DrainError {
     /// No balanced name lists that endpoint.
     #[error("no endpoint has address {0}")]
@@ -35,8 +35,8 @@ pub enum DrainError {
     #[error("no datacenter named {0:?}")]
     UnknownDatacenter(String),
     /// The state file could not be written; nothing changed.
-    #[error("{0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] DrainStoreError),
     /// The health side has stopped.
     #[error("the server is stopping")]
     Stopped,
@@ -230,7 +230,7 @@ impl Publisher {
         }
         // The state directory of the configuration in service (it may change with a reload).
         if let Some(dir) = &self.served.config.server.state_directory {
-            next.store(dir).map_err(DrainError::Store)?;
+            next.store(dir)?;
         }
         match &what {
             DrainTarget::Endpoint(a) => {
