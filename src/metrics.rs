@@ -41,8 +41,8 @@ const RCODES: [(u16, &str); 8] = [
     (16, "BADVERS"),
     (u16::MAX, "other"),
 ];
-const NQ: usize = QTYPES.len();
-const NR: usize = RCODES.len();
+const QTYPE_COUNT: usize = QTYPES.len();
+const RCODE_COUNT: usize = RCODES.len();
 
 /// Queries counted by one worker between flushes, so a batch of answers costs a few shared
 /// atomic adds instead of one per query.
@@ -56,7 +56,8 @@ pub struct Tally {
 impl Tally {
     /// Counts one query; flushes into `m` when the tally is full.
     pub fn add(&mut self, m: &Metrics, transport: Transport, o: &Outcome) {
-        let cell = (transport as usize * NQ + qtype_index(o.qtype)) * NR + rcode_index(o.rcode);
+        let cell = (transport as usize * QTYPE_COUNT + qtype_index(o.qtype)) * RCODE_COUNT
+            + rcode_index(o.rcode);
         if o.truncated {
             self.truncated[transport as usize] += 1;
         }
@@ -92,7 +93,7 @@ pub struct ProbeStats {
 
 /// Counters of the DNS side and of the prober.
 pub struct Metrics {
-    queries: [[[AtomicU64; NR]; NQ]; 2],
+    queries: [[[AtomicU64; RCODE_COUNT]; QTYPE_COUNT]; 2],
     truncated: [AtomicU64; 2],
     /// Per (check, probed address): written by the health publisher only, read by /metrics.
     probes: Mutex<BTreeMap<String, BTreeMap<SocketAddr, ProbeStats>>>,
@@ -118,11 +119,14 @@ impl Default for Metrics {
 
 fn qtype_index(t: Option<u16>) -> usize {
     t.and_then(|t| QTYPES.iter().position(|(v, _)| *v == t))
-        .unwrap_or(NQ - 1)
+        .unwrap_or(QTYPE_COUNT - 1)
 }
 
 fn rcode_index(r: u16) -> usize {
-    RCODES.iter().position(|(v, _)| *v == r).unwrap_or(NR - 1)
+    RCODES
+        .iter()
+        .position(|(v, _)| *v == r)
+        .unwrap_or(RCODE_COUNT - 1)
 }
 
 impl Metrics {
@@ -138,8 +142,11 @@ impl Metrics {
     /// Adds a worker's tally to the shared counters (one atomic add per distinct cell).
     pub fn flush(&self, tally: &mut Tally) {
         for &(cell, n) in &tally.cells[..tally.len] {
-            let (t, rest) = (cell / (NQ * NR), cell % (NQ * NR));
-            self.queries[t][rest / NR][rest % NR].fetch_add(n, Ordering::Relaxed);
+            let (t, rest) = (
+                cell / (QTYPE_COUNT * RCODE_COUNT),
+                cell % (QTYPE_COUNT * RCODE_COUNT),
+            );
+            self.queries[t][rest / RCODE_COUNT][rest % RCODE_COUNT].fetch_add(n, Ordering::Relaxed);
         }
         for (t, n) in tally.truncated.iter().enumerate() {
             if *n > 0 {

@@ -98,18 +98,21 @@ impl Plan {
 
 /// Messages to the publisher.
 enum Msg {
+    /// A probe task's result for `target` of the plan of `epoch` (stale epochs are dropped).
     Outcome {
         epoch: u64,
         target: usize,
         result: tracker::ProbeResult,
         at: std::time::SystemTime,
     },
+    /// A new configuration, its plan and the first-round trackers of its new targets.
     Reload {
         served: Arc<Served>,
         plan: Plan,
         fresh: HashMap<TargetKey, Tracker>,
         done: oneshot::Sender<()>,
     },
+    /// An operator's drain or undrain.
     Drain {
         what: DrainTarget,
         drained: bool,
@@ -194,7 +197,7 @@ pub async fn start_with(
     let trackers = first_round(&plan.targets, &metrics, &source).await;
     let state = Arc::new(ArcSwap::from_pointee(Snapshot::new(served.clone())));
     let (tx, rx) = mpsc::channel(4096);
-    let io = publisher::Wiring {
+    let wiring = publisher::Wiring {
         state: state.clone(),
         metrics: metrics.clone(),
         tx: tx.clone(),
@@ -202,7 +205,7 @@ pub async fn start_with(
         tasks: tasks.clone(),
         source: source.clone(),
     };
-    let mut p = publisher::Publisher::new(io, served, plan, trackers, drains);
+    let mut p = publisher::Publisher::new(wiring, served, plan, trackers, drains);
     p.publish();
     p.start_probers();
     tasks.spawn(p.run(rx));

@@ -44,17 +44,23 @@ pub enum DrainError {
 
 /// What the publisher is wired to: the cell it publishes into and the runtime it probes with.
 pub(super) struct Wiring {
+    /// The snapshot cell the answer path reads.
     pub state: Arc<ArcSwap<Snapshot>>,
+    /// Where probe results are counted.
     pub metrics: Arc<Metrics>,
     /// Its own channel, handed to the probe tasks it starts.
     pub tx: mpsc::Sender<Msg>,
+    /// Fires when the server stops.
     pub cancel: CancellationToken,
+    /// Where its probe tasks are spawned.
     pub tasks: TaskTracker,
+    /// Where probe results come from.
     pub source: prober::Source,
 }
 
+/// The single writer of health: trackers, drains, transitions, and the snapshot they make.
 pub(super) struct Publisher {
-    io: Wiring,
+    wiring: Wiring,
     served: Arc<Served>,
     plan: Plan,
     trackers: Vec<Tracker>,
@@ -72,15 +78,15 @@ impl Publisher {
     /// A publisher for `served`, starting from the first round's `trackers` (in `plan`'s order)
     /// and the drained set.
     pub fn new(
-        io: Wiring,
+        wiring: Wiring,
         served: Arc<Served>,
         plan: Plan,
         trackers: Vec<Tracker>,
         drains: Drains,
     ) -> Self {
-        let probers = io.cancel.child_token();
+        let probers = wiring.cancel.child_token();
         Publisher {
-            io,
+            wiring,
             served,
             plan,
             trackers,
@@ -97,16 +103,16 @@ impl Publisher {
     /// Starts probe tasks for the current plan (stopping those of the previous one).
     pub fn start_probers(&mut self) {
         self.probers.cancel();
-        self.probers = self.io.cancel.child_token();
+        self.probers = self.wiring.cancel.child_token();
         self.epoch += 1;
         prober::spawn(
             &self.plan.targets,
             self.epoch,
-            &self.io.tx,
+            &self.wiring.tx,
             &self.probers,
-            &self.io.tasks,
+            &self.wiring.tasks,
             &self.slots,
-            &self.io.source,
+            &self.wiring.source,
         );
     }
 
@@ -114,7 +120,7 @@ impl Publisher {
     pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         loop {
             let msg = tokio::select! {
-                _ = self.io.cancel.cancelled() => return,
+                _ = self.wiring.cancel.cancelled() => return,
                 m = rx.recv() => match m { Some(m) => m, None => return },
             };
             let mut dirty = self.apply(msg);
@@ -147,7 +153,7 @@ impl Publisher {
                     return false;
                 };
                 tracing::debug!(probe = %key.socket(), check = %key.check.name, ok = result.is_ok(), reason = %result, "probe");
-                self.io
+                self.wiring
                     .metrics
                     .probe(&key.check.name, key.socket(), &result);
                 let load_before = t.load;
@@ -255,9 +261,9 @@ impl Publisher {
         let mut logged: Vec<(IpAddr, EndpointState)> = Vec::new();
         let served = self.served.clone();
         for (bi, b) in served.balances.iter().enumerate() {
-            let mut hrow = Vec::with_capacity(b.cfg.endpoints.len());
-            let mut srow = Vec::with_capacity(b.cfg.endpoints.len());
-            let mut prow = Vec::with_capacity(b.cfg.endpoints.len());
+            let mut health_row = Vec::with_capacity(b.cfg.endpoints.len());
+            let mut status_row = Vec::with_capacity(b.cfg.endpoints.len());
+            let mut state_row = Vec::with_capacity(b.cfg.endpoints.len());
             for (ei, e) in b.cfg.endpoints.iter().enumerate() {
                 let target = self
                     .plan
@@ -285,7 +291,7 @@ impl Publisher {
                     (Some(s), _) if s != state => now,
                     (_, Some(t)) if state != EndpointState::Drained => t.since,
                     _ => self
-                        .io
+                        .wiring
                         .state
                         .load()
                         .health
@@ -313,11 +319,11 @@ impl Publisher {
                         now,
                     );
                 }
-                hrow.push(EndpointHealth {
+                health_row.push(EndpointHealth {
                     state,
                     load: tracker.and_then(|t| t.load),
                 });
-                srow.push(EndpointStatus {
+                status_row.push(EndpointStatus {
                     state,
                     since,
                     check: target.map(|t| self.plan.targets[t].check.name.clone()),
@@ -325,11 +331,11 @@ impl Publisher {
                     last: tracker.and_then(|t| t.last.clone()),
                     last_at: tracker.and_then(|t| t.last_at),
                 });
-                prow.push(state);
+                state_row.push(state);
             }
-            balances.push(hrow);
-            status.push(srow);
-            published.push(prow);
+            balances.push(health_row);
+            status.push(status_row);
+            published.push(state_row);
         }
         self.published = published;
         let health = Health {
@@ -338,7 +344,7 @@ impl Publisher {
             status,
             transitions: Arc::new(self.transitions.iter().cloned().collect()),
         };
-        self.io.state.store(Arc::new(Snapshot {
+        self.wiring.state.store(Arc::new(Snapshot {
             served: self.served.clone(),
             health: Arc::new(health),
         }));
