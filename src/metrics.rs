@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::dns::handler::{Outcome, Transport};
+use crate::state::ProbeResult;
 
 /// Query types counted by name; everything else is "other".
 const QTYPES: [(u16, &str); 14] = [
@@ -40,8 +41,8 @@ const RCODES: [(u16, &str); 8] = [
     (16, "BADVERS"),
     (u16::MAX, "other"),
 ];
-const NQ: usize = QTYPES.len();
-const NR: usize = RCODES.len();
+const QTYPE_COUNT: usize = QTYPES.len();
+const RCODE_COUNT: usize = RCODES.len();
 
 /// Queries counted by one worker between flushes, so a batch of answers costs a few shared
 /// atomic adds instead of one per query.
@@ -55,7 +56,8 @@ pub struct Tally {
 impl Tally {
     /// Counts one query; flushes into `m` when the tally is full.
     pub fn add(&mut self, m: &Metrics, transport: Transport, o: &Outcome) {
-        let cell = (transport as usize * NQ + qtype_index(o.qtype)) * NR + rcode_index(o.rcode);
+        let cell = (transport as usize * QTYPE_COUNT + qtype_index(o.qtype)) * RCODE_COUNT
+            + rcode_index(o.rcode);
         if o.truncated {
             self.truncated[transport as usize] += 1;
         }
@@ -85,34 +87,16 @@ pub struct ProbeStats {
     pub sum: f64,
     /// Probes.
     pub count: u64,
-    /// Failures by reason class.
+    /// Failures by reason class (`ProbeFailure::class`).
     pub failures: BTreeMap<&'static str, u64>,
 }
 
 /// Counters of the DNS side and of the prober.
 pub struct Metrics {
-    queries: [[[AtomicU64; NR]; NQ]; 2],
+    queries: [[[AtomicU64; RCODE_COUNT]; QTYPE_COUNT]; 2],
     truncated: [AtomicU64; 2],
     /// Per (check, probed address): written by the health publisher only, read by /metrics.
     probes: Mutex<BTreeMap<String, BTreeMap<SocketAddr, ProbeStats>>>,
-}
-
-/// The class of a failed probe's reason, for a bounded label.
-pub fn failure_class(detail: &str) -> &'static str {
-    let d = detail.to_ascii_lowercase();
-    if d.contains("refused") {
-        "refused"
-    } else if d.contains("timeout") || d.contains("timed out") {
-        "timeout"
-    } else if d.starts_with("status ") {
-        "status"
-    } else if d.contains("certificate") || d.contains("tls") || d.contains("handshake") {
-        "tls"
-    } else if d.starts_with("body") || d.contains(" header") {
-        "content"
-    } else {
-        "other"
-    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -135,11 +119,14 @@ impl Default for Metrics {
 
 fn qtype_index(t: Option<u16>) -> usize {
     t.and_then(|t| QTYPES.iter().position(|(v, _)| *v == t))
-        .unwrap_or(NQ - 1)
+        .unwrap_or(QTYPE_COUNT - 1)
 }
 
 fn rcode_index(r: u16) -> usize {
-    RCODES.iter().position(|(v, _)| *v == r).unwrap_or(NR - 1)
+    RCODES
+        .iter()
+        .position(|(v, _)| *v == r)
+        .unwrap_or(RCODE_COUNT - 1)
 }
 
 impl Metrics {
@@ -155,8 +142,11 @@ impl Metrics {
     /// Adds a worker's tally to the shared counters (one atomic add per distinct cell).
     pub fn flush(&self, tally: &mut Tally) {
         for &(cell, n) in &tally.cells[..tally.len] {
-            let (t, rest) = (cell / (NQ * NR), cell % (NQ * NR));
-            self.queries[t][rest / NR][rest % NR].fetch_add(n, Ordering::Relaxed);
+            let (t, rest) = (
+                cell / (QTYPE_COUNT * RCODE_COUNT),
+                cell % (QTYPE_COUNT * RCODE_COUNT),
+            );
+            self.queries[t][rest / RCODE_COUNT][rest % RCODE_COUNT].fetch_add(n, Ordering::Relaxed);
         }
         for (t, n) in tally.truncated.iter().enumerate() {
             if *n > 0 {
@@ -167,7 +157,7 @@ impl Metrics {
     }
 
     /// Records one probe result (called by the health side, never on the answer path).
-    pub fn probe(&self, check: &str, target: SocketAddr, ok: bool, latency: f64, detail: &str) {
+    pub fn probe(&self, check: &str, target: SocketAddr, result: &ProbeResult) {
         let Ok(mut m) = self.probes.lock() else {
             return;
         };
@@ -179,6 +169,7 @@ impl Metrics {
             return;
         };
         let s = per_target.entry(target).or_default();
+        let latency = result.latency;
         let i = LATENCY_BUCKETS
             .iter()
             .position(|b| latency <= *b)
@@ -186,8 +177,8 @@ impl Metrics {
         s.buckets[i] += 1;
         s.sum += latency;
         s.count += 1;
-        if !ok {
-            *s.failures.entry(failure_class(detail)).or_default() += 1;
+        if let Err(f) = &result.outcome {
+            *s.failures.entry(f.class()).or_default() += 1;
         }
     }
 
@@ -199,16 +190,6 @@ impl Metrics {
         m.iter()
             .flat_map(|(c, t)| t.iter().map(|(a, s)| ((c.clone(), *a), s.clone())))
             .collect()
-    }
-
-    /// Queries counted for a transport, type name and rcode name.
-    pub fn queries(&self, transport: Transport, qtype: &str, rcode: &str) -> u64 {
-        let q = QTYPES.iter().position(|(_, n)| *n == qtype);
-        let r = RCODES.iter().position(|(_, n)| *n == rcode);
-        match (q, r) {
-            (Some(q), Some(r)) => self.queries[transport as usize][q][r].load(Ordering::Relaxed),
-            _ => 0,
-        }
     }
 
     /// Appends the counters in Prometheus text format.

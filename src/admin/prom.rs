@@ -135,7 +135,7 @@ pub(crate) fn render(control: &Control) -> String {
         &mut out,
         "gslb_check_failures_total",
         "counter",
-        "Failed health checks by reason (refused, timeout, status, tls, content, other).",
+        "Failed health checks by reason (refused, timeout, status, tls, content, local, other).",
     );
     for ((check, target), s) in &stats {
         for (reason, v) in &s.failures {

@@ -54,8 +54,8 @@ fn health_detail(s: Option<&EndpointStatus>) -> Option<HealthDetail> {
         check: s.check.clone(),
         probe: s.probe.map(|p| p.to_string()),
         last_check: s.last.as_ref().map(|r| LastCheck {
-            ok: r.ok,
-            result: r.detail.clone(),
+            ok: r.is_ok(),
+            result: r.to_string(),
             latency_ms: (r.latency * 1000.0 * 10.0).round() / 10.0,
             at: s.last_at.map(rfc3339),
         }),

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-pub use raw::{Location, PolicyKind, Protocol, WhenAllDown};
+pub use raw::{Location, PolicyKind, WhenAllDown};
 
 use crate::diag::Diagnostic;
 
@@ -123,31 +123,15 @@ pub struct Admin {
     pub request_timeout: Duration,
 }
 
-/// A health check.
+/// A health check: what every protocol shares, and what its protocol adds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Check {
     /// Its name in `[checks.NAME]`.
     pub name: String,
-    /// Protocol.
-    pub protocol: Protocol,
     /// Port probed.
     pub port: u16,
     /// Address probed instead of the endpoint's.
     pub address: Option<IpAddr>,
-    /// HTTP path.
-    pub path: String,
-    /// Host header / SNI.
-    pub host: Option<String>,
-    /// Accepted statuses.
-    pub expect_status: Vec<u16>,
-    /// Required body substring.
-    pub expect_body: Option<String>,
-    /// Verify certificates.
-    pub tls_verify: bool,
-    /// Private CA bundle.
-    pub ca_file: Option<PathBuf>,
-    /// Header carrying load.
-    pub load_header: Option<String>,
     /// Between probes.
     pub interval: Duration,
     /// Per probe.
@@ -156,6 +140,73 @@ pub struct Check {
     pub rise: u32,
     /// Failures to go down.
     pub fall: u32,
+    /// The protocol and what only it has.
+    pub kind: CheckKind,
+}
+
+/// How a check probes: the protocol, with the keys that apply to it only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CheckKind {
+    /// A TCP connect.
+    Tcp,
+    /// An HTTP GET.
+    Http(HttpCheck),
+    /// An HTTPS GET.
+    Https {
+        /// The request and what the response must be.
+        http: HttpCheck,
+        /// How the server's certificate is checked.
+        tls: TlsCheck,
+    },
+}
+
+/// The request of an HTTP(S) check and what its response must be.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HttpCheck {
+    /// HTTP path.
+    pub path: String,
+    /// Host header / SNI.
+    pub host: Option<String>,
+    /// Accepted statuses.
+    pub expect_status: Vec<u16>,
+    /// Required body substring.
+    pub expect_body: Option<String>,
+    /// Header carrying load.
+    pub load_header: Option<String>,
+}
+
+/// How an HTTPS check verifies the server.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TlsCheck {
+    /// Verify certificates.
+    pub verify: bool,
+    /// Private CA bundle.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl CheckKind {
+    /// The HTTP part of an HTTP or HTTPS check.
+    pub fn http(&self) -> Option<&HttpCheck> {
+        match self {
+            CheckKind::Tcp => None,
+            CheckKind::Http(h) | CheckKind::Https { http: h, .. } => Some(h),
+        }
+    }
+
+    /// The TLS part of an HTTPS check.
+    pub fn tls(&self) -> Option<&TlsCheck> {
+        match self {
+            CheckKind::Https { tls, .. } => Some(tls),
+            CheckKind::Tcp | CheckKind::Http(_) => None,
+        }
+    }
+}
+
+impl Check {
+    /// The header carrying load, when this is an HTTP(S) check that reads one.
+    pub fn load_header(&self) -> Option<&str> {
+        self.kind.http().and_then(|h| h.load_header.as_deref())
+    }
 }
 
 /// A data center.

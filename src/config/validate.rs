@@ -13,7 +13,8 @@ use toml::Spanned;
 
 use super::raw::{self, HumanDuration, PolicyKind, Protocol, RawConfig, WhenAllDown};
 use super::{
-    Admin, Balance, Check, Config, Cookies, Datacenter, Endpoint, Pos, Rrl, Server, defaults,
+    Admin, Balance, Check, CheckKind, Config, Cookies, Datacenter, Endpoint, HttpCheck, Pos, Rrl,
+    Server, TlsCheck, defaults,
 };
 use crate::diag::{Diagnostic, line_col};
 
@@ -457,22 +458,34 @@ fn check(cx: &mut Ctx<'_>, name: &str, c: Spanned<raw::RawCheck>) -> Option<Chec
     };
     let rise = count(&c.rise, "rise");
     let fall = count(&c.fall, "fall");
-    Some(Check {
-        name: name.to_string(),
-        protocol: c.protocol,
-        port,
-        address: c.address,
+    let http = HttpCheck {
         path,
         host: c.host.map(Spanned::into_inner),
         expect_status,
         expect_body: c.expect_body.map(Spanned::into_inner),
-        tls_verify: c.tls_verify.is_none_or(Spanned::into_inner),
-        ca_file: c.ca_file.map(|p| cx.path(p.get_ref())),
         load_header: c.load_header.map(Spanned::into_inner),
+    };
+    // The keys of other protocols were rejected above; a TCP check drops the HTTP defaults.
+    let kind = match c.protocol {
+        Protocol::Tcp => CheckKind::Tcp,
+        Protocol::Http => CheckKind::Http(http),
+        Protocol::Https => CheckKind::Https {
+            http,
+            tls: TlsCheck {
+                verify: c.tls_verify.is_none_or(Spanned::into_inner),
+                ca_file: c.ca_file.map(|p| cx.path(p.get_ref())),
+            },
+        },
+    };
+    Some(Check {
+        name: name.to_string(),
+        port,
+        address: c.address,
         interval,
         timeout,
         rise,
         fall,
+        kind,
     })
 }
 
@@ -633,7 +646,7 @@ fn endpoints(
             None => default_check,
         };
         if policy == PolicyKind::LeastLoaded
-            && check.is_none_or(|i| checks[i].load_header.is_none())
+            && check.is_none_or(|i| checks[i].load_header().is_none())
         {
             cx.err(
                 e,
@@ -825,6 +838,41 @@ endpoints = [
         let e = load(&FULL.replace("path = \"/health\"", "path = \"/health\"\ninterval = \"1\""))
             .unwrap_err();
         assert!(e[0].contains("no unit"), "{e:?}");
+    }
+
+    #[test]
+    fn checks_are_typed_by_protocol() {
+        use super::super::CheckKind;
+        let c = load(FULL).unwrap();
+        let CheckKind::Http(h) = &c.checks[0].kind else {
+            panic!("{:?}", c.checks[0].kind)
+        };
+        assert_eq!(
+            (h.path.as_str(), &h.expect_status[..]),
+            ("/health", &[200][..])
+        );
+        let tcp = FULL.replace("protocol = \"http\"", "protocol = \"tcp\"");
+        let e = load(&tcp).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("gslb.toml:6:8:")
+                && e[0].contains("path applies to http and https checks only"),
+            "{e:?}"
+        );
+        let c = load(&tcp.replace("path = \"/health\"\n", "")).unwrap();
+        assert_eq!(c.checks[0].kind, CheckKind::Tcp);
+        let https = FULL.replace(
+            "protocol = \"http\"",
+            "protocol = \"https\"\ntls_verify = false",
+        );
+        let c = load(&https).unwrap();
+        let tls = c.checks[0].kind.tls().unwrap();
+        assert!(!tls.verify && tls.ca_file.is_none());
+        let e = load(&FULL.replace("path = \"/health\"", "ca_file = \"ca.pem\"")).unwrap_err();
+        assert!(
+            e[0].contains("ca_file applies to https checks only"),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -25,26 +25,68 @@ pub struct Drains {
     pub datacenters: BTreeSet<String>,
 }
 
+/// Why the drained set could not be read or written. Each names the file or directory.
+#[derive(Debug, thiserror::Error)]
+pub enum DrainStoreError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a drained set (`file:line:col: …`).
+    #[error("{}:{}:{}: {source}", path.display(), source.line(), source.column())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why, with the position.
+        source: serde_json::Error,
+    },
+    /// The state directory cannot be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The set cannot be encoded (not expected: it is addresses and names).
+    #[error("cannot encode the drained set: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The file cannot be written, synced or renamed into place.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 impl Drains {
     /// Reads the drained set from `dir`, or an empty set when there is no file yet.
-    pub fn load(dir: &Path) -> Result<Drains, String> {
+    pub fn load(dir: &Path) -> Result<Drains, DrainStoreError> {
         let path = dir.join(FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column())),
+                .map_err(|source| DrainStoreError::Parse { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Drains::default()),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            Err(source) => Err(DrainStoreError::Read { path, source }),
         }
     }
 
     /// Writes the set atomically into `dir` (created if missing).
-    pub fn store(&self, dir: &Path) -> Result<(), String> {
+    pub fn store(&self, dir: &Path) -> Result<(), DrainStoreError> {
         use std::io::Write;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|source| DrainStoreError::CreateDirectory {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = dir.join(FILE);
         let tmp: PathBuf = dir.join(format!(".{FILE}.tmp"));
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(self).map_err(DrainStoreError::Encode)?;
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(text.as_bytes())?;
@@ -56,7 +98,10 @@ impl Drains {
             }
             Ok(())
         };
-        write().map_err(|e| format!("cannot write {}: {e}", path.display()))
+        write().map_err(|source| DrainStoreError::Write {
+            path: path.clone(),
+            source,
+        })
     }
 
     /// Whether an endpoint with this address in this data center is drained.
@@ -90,6 +135,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join(FILE), "{\"endpoints\": [\"nope\"]}").unwrap();
         let e = Drains::load(d.path()).unwrap_err();
-        assert!(e.contains("drained.json:1:"), "{e}");
+        assert!(matches!(e, DrainStoreError::Parse { .. }), "{e:?}");
+        assert!(e.to_string().contains("drained.json:1:"), "{e}");
     }
 }

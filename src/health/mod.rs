@@ -33,6 +33,14 @@ pub use prober::Source;
 pub use publisher::DrainError;
 use tracker::Tracker;
 
+/// Why the health side could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The drained set in the state directory cannot be read.
+    #[error(transparent)]
+    Drains(#[from] drain::DrainStoreError),
+}
+
 /// Most probes in flight at once, over all targets.
 pub const MAX_IN_FLIGHT: usize = 1024;
 
@@ -90,18 +98,21 @@ impl Plan {
 
 /// Messages to the publisher.
 enum Msg {
+    /// A probe task's result for `target` of the plan of `epoch` (stale epochs are dropped).
     Outcome {
         epoch: u64,
         target: usize,
         result: tracker::ProbeResult,
         at: std::time::SystemTime,
     },
+    /// A new configuration, its plan and the first-round trackers of its new targets.
     Reload {
         served: Arc<Served>,
         plan: Plan,
         fresh: HashMap<TargetKey, Tracker>,
         done: oneshot::Sender<()>,
     },
+    /// An operator's drain or undrain.
     Drain {
         what: DrainTarget,
         drained: bool,
@@ -145,9 +156,9 @@ async fn first_round(keys: &[TargetKey], metrics: &Metrics, source: &Source) -> 
     while let Some(joined) = set.join_next().await {
         let Ok((i, r)) = joined else { continue };
         let key = &keys[i];
-        metrics.probe(&key.check.name, key.socket(), r.ok, r.latency, &r.detail);
-        if !r.ok {
-            tracing::warn!(endpoint = %key.socket(), check = %key.check.name, reason = %r.detail, "endpoint starts down");
+        metrics.probe(&key.check.name, key.socket(), &r);
+        if let Err(reason) = &r.outcome {
+            tracing::warn!(probe = %key.socket(), check = %key.check.name, reason = %reason, "endpoint starts down");
         }
         trackers[i].observe(
             r,
@@ -166,7 +177,7 @@ pub async fn start(
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
     tasks: &TaskTracker,
-) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), String> {
+) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), StartError> {
     start_with(served, metrics, cancel, tasks, Source::Network).await
 }
 
@@ -177,7 +188,7 @@ pub async fn start_with(
     cancel: CancellationToken,
     tasks: &TaskTracker,
     source: Source,
-) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), String> {
+) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), StartError> {
     let drains = match &served.config.server.state_directory {
         Some(d) => Drains::load(d)?,
         None => Drains::default(),
@@ -186,7 +197,7 @@ pub async fn start_with(
     let trackers = first_round(&plan.targets, &metrics, &source).await;
     let state = Arc::new(ArcSwap::from_pointee(Snapshot::new(served.clone())));
     let (tx, rx) = mpsc::channel(4096);
-    let io = publisher::Wiring {
+    let wiring = publisher::Wiring {
         state: state.clone(),
         metrics: metrics.clone(),
         tx: tx.clone(),
@@ -194,7 +205,7 @@ pub async fn start_with(
         tasks: tasks.clone(),
         source: source.clone(),
     };
-    let mut p = publisher::Publisher::new(io, served, plan, trackers, drains);
+    let mut p = publisher::Publisher::new(wiring, served, plan, trackers, drains);
     p.publish();
     p.start_probers();
     tasks.spawn(p.run(rx));

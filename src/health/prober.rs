@@ -12,17 +12,18 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::probe::{Probe, http_client, load_ca};
-use super::tracker::ProbeResult;
 use super::{Msg, TargetKey};
-use crate::config::{Check, Protocol};
+use crate::config::Check;
 use crate::policy::{addr_bytes, stable_hash};
+use crate::state::{ProbeFailure, ProbeResult};
 
 /// What the targets of one check share: its HTTP client and CA, or why they cannot be built.
 #[derive(Default)]
 struct Shared {
     client: Option<reqwest::Client>,
     ca: Option<reqwest::Certificate>,
-    error: Option<String>,
+    /// The failure every probe of the check reports when it cannot be set up.
+    error: Option<ProbeFailure>,
 }
 
 /// HTTP clients and CA certificates shared by the targets of one check.
@@ -37,18 +38,19 @@ impl Clients {
         for k in keys {
             by_check.entry(k.check.clone()).or_insert_with(|| {
                 let mut s = Shared::default();
-                if k.check.protocol == Protocol::Tcp {
+                if k.check.kind.http().is_none() {
                     return s;
                 }
-                match k.check.ca_file.as_deref().map(load_ca) {
-                    Some(Err(e)) => s.error = Some(e),
+                let ca_file = k.check.kind.tls().and_then(|t| t.ca_file.as_deref());
+                match ca_file.map(load_ca) {
+                    Some(Err(e)) => s.error = Some(ProbeFailure::from(&e)),
                     Some(Ok(c)) => s.ca = Some(c),
                     None => {}
                 }
                 if s.error.is_none() {
                     match http_client(&k.check, s.ca.as_ref(), None) {
                         Ok(c) => s.client = Some(c),
-                        Err(e) => s.error = Some(e),
+                        Err(e) => s.error = Some(ProbeFailure::from(&e)),
                     }
                 }
                 s
@@ -57,21 +59,17 @@ impl Clients {
         Clients { by_check }
     }
 
-    /// The probe of one target.
-    pub fn probe(&self, key: &TargetKey) -> Result<Probe, String> {
+    /// The probe of one target, or the failure its every run reports.
+    pub fn probe(&self, key: &TargetKey) -> Result<Probe, ProbeFailure> {
         let s = self
             .by_check
             .get(&key.check)
-            .ok_or_else(|| "no client for check".to_string())?;
+            .ok_or_else(|| ProbeFailure::Other("no client for check".into()))?;
         if let Some(e) = &s.error {
             return Err(e.clone());
         }
-        Probe::new(
-            key.check.clone(),
-            key.addr,
-            s.client.as_ref(),
-            s.ca.as_ref(),
-        )
+        Probe::new(&key.check, key.addr, s.client.as_ref(), s.ca.as_ref())
+            .map_err(|e| ProbeFailure::from(&e))
     }
 }
 
@@ -101,7 +99,7 @@ impl std::fmt::Debug for Source {
 /// How one target is probed.
 pub(super) enum Runner {
     /// A network probe, or why it cannot be built (every run then fails with that).
-    Network(Result<Probe, String>),
+    Network(Result<Probe, ProbeFailure>),
     /// A scripted result.
     Scripted(TargetKey, Script),
 }
@@ -128,10 +126,8 @@ impl Runner {
         match self {
             Runner::Network(Ok(p)) => p.run().await,
             Runner::Network(Err(e)) => ProbeResult {
-                ok: false,
-                detail: e.clone(),
+                outcome: Err(e.clone()),
                 latency: 0.0,
-                load: None,
             },
             Runner::Scripted(k, f) => f(k, Instant::now()),
         }

@@ -15,8 +15,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::drain::Drains;
-use super::tracker::Tracker;
+use super::drain::{DrainStoreError, Drains};
+use super::tracker::{Tracker, Verdict};
 use super::{DrainTarget, MAX_IN_FLIGHT, Msg, Plan, TargetKey, prober};
 use crate::metrics::Metrics;
 use crate::snapshot::{EndpointStatus, Health, Served, Snapshot, Transition};
@@ -26,7 +26,7 @@ use crate::state::{EndpointHealth, EndpointState};
 const TRANSITIONS_KEPT: usize = 200;
 
 /// Why a drain was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum DrainError {
     /// No balanced name lists that endpoint.
     #[error("no endpoint has address {0}")]
@@ -35,8 +35,8 @@ pub enum DrainError {
     #[error("no datacenter named {0:?}")]
     UnknownDatacenter(String),
     /// The state file could not be written; nothing changed.
-    #[error("{0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] DrainStoreError),
     /// The health side has stopped.
     #[error("the server is stopping")]
     Stopped,
@@ -44,17 +44,23 @@ pub enum DrainError {
 
 /// What the publisher is wired to: the cell it publishes into and the runtime it probes with.
 pub(super) struct Wiring {
+    /// The snapshot cell the answer path reads.
     pub state: Arc<ArcSwap<Snapshot>>,
+    /// Where probe results are counted.
     pub metrics: Arc<Metrics>,
     /// Its own channel, handed to the probe tasks it starts.
     pub tx: mpsc::Sender<Msg>,
+    /// Fires when the server stops.
     pub cancel: CancellationToken,
+    /// Where its probe tasks are spawned.
     pub tasks: TaskTracker,
+    /// Where probe results come from.
     pub source: prober::Source,
 }
 
+/// The single writer of health: trackers, drains, transitions, and the snapshot they make.
 pub(super) struct Publisher {
-    io: Wiring,
+    wiring: Wiring,
     served: Arc<Served>,
     plan: Plan,
     trackers: Vec<Tracker>,
@@ -72,15 +78,15 @@ impl Publisher {
     /// A publisher for `served`, starting from the first round's `trackers` (in `plan`'s order)
     /// and the drained set.
     pub fn new(
-        io: Wiring,
+        wiring: Wiring,
         served: Arc<Served>,
         plan: Plan,
         trackers: Vec<Tracker>,
         drains: Drains,
     ) -> Self {
-        let probers = io.cancel.child_token();
+        let probers = wiring.cancel.child_token();
         Publisher {
-            io,
+            wiring,
             served,
             plan,
             trackers,
@@ -97,16 +103,16 @@ impl Publisher {
     /// Starts probe tasks for the current plan (stopping those of the previous one).
     pub fn start_probers(&mut self) {
         self.probers.cancel();
-        self.probers = self.io.cancel.child_token();
+        self.probers = self.wiring.cancel.child_token();
         self.epoch += 1;
         prober::spawn(
             &self.plan.targets,
             self.epoch,
-            &self.io.tx,
+            &self.wiring.tx,
             &self.probers,
-            &self.io.tasks,
+            &self.wiring.tasks,
             &self.slots,
-            &self.io.source,
+            &self.wiring.source,
         );
     }
 
@@ -114,7 +120,7 @@ impl Publisher {
     pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         loop {
             let msg = tokio::select! {
-                _ = self.io.cancel.cancelled() => return,
+                _ = self.wiring.cancel.cancelled() => return,
                 m = rx.recv() => match m { Some(m) => m, None => return },
             };
             let mut dirty = self.apply(msg);
@@ -146,14 +152,10 @@ impl Publisher {
                 let Some(t) = self.trackers.get_mut(target) else {
                     return false;
                 };
-                tracing::debug!(endpoint = %key.socket(), check = %key.check.name, ok = result.ok, detail = %result.detail, "probe");
-                self.io.metrics.probe(
-                    &key.check.name,
-                    key.socket(),
-                    result.ok,
-                    result.latency,
-                    &result.detail,
-                );
+                tracing::debug!(probe = %key.socket(), check = %key.check.name, ok = result.is_ok(), reason = %result, "probe");
+                self.wiring
+                    .metrics
+                    .probe(&key.check.name, key.socket(), &result);
                 let load_before = t.load;
                 let changed = t.observe(result, at, rise, fall).is_some();
                 // Loads feed least-loaded answers: publish them too.
@@ -234,9 +236,16 @@ impl Publisher {
         }
         // The state directory of the configuration in service (it may change with a reload).
         if let Some(dir) = &self.served.config.server.state_directory {
-            next.store(dir).map_err(DrainError::Store)?;
+            next.store(dir)?;
         }
-        tracing::info!(what = ?what, drained, "drain changed by operator");
+        match &what {
+            DrainTarget::Endpoint(a) => {
+                tracing::info!(endpoint = %a, drained, "drain changed by operator");
+            }
+            DrainTarget::Datacenter(d) => {
+                tracing::info!(datacenter = %d, drained, "drain changed by operator");
+            }
+        }
         self.drains = next;
         Ok(())
     }
@@ -252,9 +261,9 @@ impl Publisher {
         let mut logged: Vec<(IpAddr, EndpointState)> = Vec::new();
         let served = self.served.clone();
         for (bi, b) in served.balances.iter().enumerate() {
-            let mut hrow = Vec::with_capacity(b.cfg.endpoints.len());
-            let mut srow = Vec::with_capacity(b.cfg.endpoints.len());
-            let mut prow = Vec::with_capacity(b.cfg.endpoints.len());
+            let mut health_row = Vec::with_capacity(b.cfg.endpoints.len());
+            let mut status_row = Vec::with_capacity(b.cfg.endpoints.len());
+            let mut state_row = Vec::with_capacity(b.cfg.endpoints.len());
             for (ei, e) in b.cfg.endpoints.iter().enumerate() {
                 let target = self
                     .plan
@@ -265,7 +274,7 @@ impl Publisher {
                     .flatten();
                 let tracker = target.and_then(|t| self.trackers.get(t));
                 let dc = &b.dc_names[ei];
-                let probed_up = tracker.is_none_or(|t| t.up != Some(false));
+                let probed_up = tracker.is_none_or(|t| t.verdict != Verdict::Down);
                 let state = if self.drains.is_drained(&e.address, dc) {
                     EndpointState::Drained
                 } else if probed_up {
@@ -282,7 +291,7 @@ impl Publisher {
                     (Some(s), _) if s != state => now,
                     (_, Some(t)) if state != EndpointState::Drained => t.since,
                     _ => self
-                        .io
+                        .wiring
                         .state
                         .load()
                         .health
@@ -297,7 +306,7 @@ impl Publisher {
                     logged.push((e.address, state));
                     let reason = match (state, tracker.and_then(|t| t.last.as_ref())) {
                         (EndpointState::Drained, _) => "drained by operator".to_string(),
-                        (_, Some(r)) if from != EndpointState::Drained => r.detail.clone(),
+                        (_, Some(r)) if from != EndpointState::Drained => r.to_string(),
                         _ => "undrained by operator".to_string(),
                     };
                     log_transition(
@@ -310,11 +319,11 @@ impl Publisher {
                         now,
                     );
                 }
-                hrow.push(EndpointHealth {
+                health_row.push(EndpointHealth {
                     state,
                     load: tracker.and_then(|t| t.load),
                 });
-                srow.push(EndpointStatus {
+                status_row.push(EndpointStatus {
                     state,
                     since,
                     check: target.map(|t| self.plan.targets[t].check.name.clone()),
@@ -322,11 +331,11 @@ impl Publisher {
                     last: tracker.and_then(|t| t.last.clone()),
                     last_at: tracker.and_then(|t| t.last_at),
                 });
-                prow.push(state);
+                state_row.push(state);
             }
-            balances.push(hrow);
-            status.push(srow);
-            published.push(prow);
+            balances.push(health_row);
+            status.push(status_row);
+            published.push(state_row);
         }
         self.published = published;
         let health = Health {
@@ -335,7 +344,7 @@ impl Publisher {
             status,
             transitions: Arc::new(self.transitions.iter().cloned().collect()),
         };
-        self.io.state.store(Arc::new(Snapshot {
+        self.wiring.state.store(Arc::new(Snapshot {
             served: self.served.clone(),
             health: Arc::new(health),
         }));
@@ -351,7 +360,7 @@ fn log_transition(
     reason: String,
     at: SystemTime,
 ) {
-    tracing::info!(endpoint = %endpoint, datacenter = dc, from = from.as_str(), to = to.as_str(), reason = %reason, "endpoint state changed");
+    tracing::info!(endpoint = %endpoint, datacenter = %dc, from = %from, to = %to, reason = %reason, "endpoint state changed");
     if transitions.len() == TRANSITIONS_KEPT {
         transitions.pop_front();
     }

@@ -4,7 +4,7 @@
 //! this decides (ARCHITECTURE rule 3).
 //!
 //! Lifecycle: the first result decides directly (gslb checks every target once before it
-//! answers, like gdnsd, so there is no "unknown" state to guess about). After that a target goes
+//! answers, like gdnsd, so `Verdict::Unknown` lasts only until that first result). After that a target goes
 //! down after `fall` consecutive failures and up after `rise` consecutive successes; a result
 //! that agrees with the current state resets the opposite streak, so a flapping target whose
 //! failures never reach `fall` in a row stays up.
@@ -13,20 +13,24 @@ use std::time::SystemTime;
 
 pub use crate::state::ProbeResult;
 
-/// A change of verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the tracker says of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Verdict {
-    /// Now up.
+    /// No result yet (read as up: gslb probes every target once before it answers, so this
+    /// lasts only when that first probe could not report).
+    #[default]
+    Unknown,
+    /// Up.
     Up,
-    /// Now down.
+    /// Down.
     Down,
 }
 
 /// The tracked state of one target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tracker {
-    /// Current verdict; None before the first result.
-    pub up: Option<bool>,
+    /// Current verdict.
+    pub verdict: Verdict,
     /// Consecutive results disagreeing with the verdict.
     streak: u32,
     /// When the verdict last changed.
@@ -42,7 +46,7 @@ pub struct Tracker {
 impl Default for Tracker {
     fn default() -> Self {
         Tracker {
-            up: None,
+            verdict: Verdict::Unknown,
             streak: 0,
             since: SystemTime::now(),
             last: None,
@@ -53,7 +57,8 @@ impl Default for Tracker {
 }
 
 impl Tracker {
-    /// Feeds one result; returns the new verdict when it changed.
+    /// Feeds one result; returns the new verdict (`Up` or `Down`, never `Unknown`) when it
+    /// changed.
     pub fn observe(
         &mut self,
         r: ProbeResult,
@@ -61,42 +66,48 @@ impl Tracker {
         rise: u32,
         fall: u32,
     ) -> Option<Verdict> {
-        let ok = r.ok;
-        if ok && r.load.is_some() {
-            self.load = r.load;
+        let ok = r.is_ok();
+        let seen = if ok { Verdict::Up } else { Verdict::Down };
+        if let Some(load) = r.load() {
+            self.load = Some(load);
         }
         self.last = Some(r);
         self.last_at = Some(at);
-        let change = match self.up {
-            None => Some(ok),
-            Some(up) if up == ok => {
+        let changed = match self.verdict {
+            Verdict::Unknown => true,
+            current if current == seen => {
                 self.streak = 0;
-                None
+                false
             }
-            Some(_) => {
+            _ => {
                 self.streak += 1;
                 let needed = if ok { rise } else { fall };
-                (self.streak >= needed).then_some(ok)
+                self.streak >= needed
             }
         };
-        let now_up = change?;
-        self.up = Some(now_up);
+        if !changed {
+            return None;
+        }
+        self.verdict = seen;
         self.streak = 0;
         self.since = at;
-        Some(if now_up { Verdict::Up } else { Verdict::Down })
+        Some(seen)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::{ProbeFailure, ProbePass};
 
     fn r(ok: bool) -> ProbeResult {
         ProbeResult {
-            ok,
-            detail: String::new(),
+            outcome: if ok {
+                Ok(ProbePass::Connected)
+            } else {
+                Err(ProbeFailure::Refused)
+            },
             latency: 0.0,
-            load: None,
         }
     }
 
@@ -123,6 +134,7 @@ mod tests {
                     |c| match t.observe(r(c == '+'), SystemTime::now(), rise, fall) {
                         Some(Verdict::Up) => 'U',
                         Some(Verdict::Down) => 'D',
+                        Some(Verdict::Unknown) => '?',
                         None => '.',
                     },
                 )
@@ -134,11 +146,17 @@ mod tests {
     #[test]
     fn load_comes_from_passing_probes_only() {
         let mut t = Tracker::default();
+        // A failing probe carries no load, so the one it saw cannot reach the tracker.
         let with = |ok, l| ProbeResult {
-            ok,
-            detail: String::new(),
+            outcome: if ok {
+                Ok(ProbePass::Status {
+                    code: 200,
+                    load: Some(l),
+                })
+            } else {
+                Err(ProbeFailure::Status(503))
+            },
             latency: 0.0,
-            load: Some(l),
         };
         t.observe(with(true, 3.0), SystemTime::now(), 1, 1);
         assert_eq!(t.load, Some(3.0));

@@ -10,11 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use gslb::health::tracker::ProbeResult;
 use gslb::health::{DrainTarget, HealthHandle, Source, TargetKey, start_with};
 use gslb::metrics::Metrics;
 use gslb::snapshot::{Served, Snapshot};
-use gslb::state::EndpointState;
+use gslb::state::{EndpointState, ProbeFailure, ProbePass, ProbeResult};
 use tokio::time::Instant;
 
 use crate::harness::{config_dir, pass};
@@ -64,14 +63,12 @@ fn load(config: &str) -> (tempfile::TempDir, Served) {
 /// A probe result as the script gives it.
 fn result(ok: bool) -> ProbeResult {
     ProbeResult {
-        ok,
-        detail: if ok {
-            "connected".into()
+        outcome: if ok {
+            Ok(ProbePass::Connected)
         } else {
-            "connect refused".into()
+            Err(ProbeFailure::Refused)
         },
         latency: 0.0,
-        load: None,
     }
 }
 
