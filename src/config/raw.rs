@@ -146,7 +146,7 @@ pub(crate) struct RawGeoip {
 /// Health check protocols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Protocol {
+pub(super) enum Protocol {
     /// HTTP GET.
     Http,
     /// HTTPS GET.

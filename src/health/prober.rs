@@ -33,7 +33,7 @@ pub(super) struct Clients {
 
 impl Clients {
     /// Builds what the checks of `keys` share.
-    pub fn for_targets(keys: &[TargetKey]) -> Clients {
+    pub(super) fn for_targets(keys: &[TargetKey]) -> Clients {
         let mut by_check = HashMap::new();
         for k in keys {
             by_check.entry(k.check.clone()).or_insert_with(|| {
@@ -60,7 +60,7 @@ impl Clients {
     }
 
     /// The probe of one target, or the failure its every run reports.
-    pub fn probe(&self, key: &TargetKey) -> Result<Probe, ProbeFailure> {
+    pub(super) fn probe(&self, key: &TargetKey) -> Result<Probe, ProbeFailure> {
         let s = self
             .by_check
             .get(&key.check)
@@ -74,7 +74,7 @@ impl Clients {
 }
 
 /// A script of probe results: the result of probing a target at an instant.
-pub type Script = Arc<dyn Fn(&TargetKey, Instant) -> ProbeResult + Send + Sync>;
+pub(super) type Script = Arc<dyn Fn(&TargetKey, Instant) -> ProbeResult + Send + Sync>;
 
 /// Where probe results come from.
 #[derive(Clone, Default)]
@@ -106,7 +106,7 @@ pub(super) enum Runner {
 
 impl Runner {
     /// The runners of `keys`, sharing HTTP clients per check.
-    pub fn for_targets(keys: &[TargetKey], source: &Source) -> Vec<Runner> {
+    pub(super) fn for_targets(keys: &[TargetKey], source: &Source) -> Vec<Runner> {
         match source {
             Source::Network => {
                 let clients = Clients::for_targets(keys);
@@ -122,7 +122,7 @@ impl Runner {
     }
 
     /// Probes once.
-    pub async fn run(&self) -> ProbeResult {
+    pub(super) async fn run(&self) -> ProbeResult {
         match self {
             Runner::Network(Ok(p)) => p.run().await,
             Runner::Network(Err(e)) => ProbeResult {

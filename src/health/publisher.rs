@@ -77,7 +77,7 @@ pub(super) struct Publisher {
 impl Publisher {
     /// A publisher for `served`, starting from the first round's `trackers` (in `plan`'s order)
     /// and the drained set.
-    pub fn new(
+    pub(super) fn new(
         wiring: Wiring,
         served: Arc<Served>,
         plan: Plan,
@@ -101,7 +101,7 @@ impl Publisher {
     }
 
     /// Starts probe tasks for the current plan (stopping those of the previous one).
-    pub fn start_probers(&mut self) {
+    pub(super) fn start_probers(&mut self) {
         self.probers.cancel();
         self.probers = self.wiring.cancel.child_token();
         self.epoch += 1;
@@ -117,7 +117,7 @@ impl Publisher {
     }
 
     /// Processes messages until the server stops.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         loop {
             let msg = tokio::select! {
                 _ = self.wiring.cancel.cancelled() => return,
@@ -251,7 +251,7 @@ impl Publisher {
     }
 
     /// Builds and stores a new health snapshot; logs each endpoint whose state changed.
-    pub fn publish(&mut self) {
+    pub(super) fn publish(&mut self) {
         self.generation += 1;
         let now = SystemTime::now();
         let mut balances = Vec::with_capacity(self.served.balances.len());

@@ -2,6 +2,9 @@
 //! of gslb exercised over real UDP/TCP sockets on 127.0.0.x, real HTTP backends, the admin API
 //! and the real `gslb` binary; `harness` is what they share.
 
+// Test code: an unwrap that fails is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 
 mod admin;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::TestServer;
 
 /// An HTTP client for the admin API: no proxy (loopback only), 10 s timeout.
-pub fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
@@ -14,7 +14,7 @@ pub fn http() -> reqwest::Client {
 }
 
 /// `GET http://<admin><path>`: status code and body.
-pub async fn admin_get(s: &TestServer, path: &str) -> (u16, String) {
+pub(crate) async fn admin_get(s: &TestServer, path: &str) -> (u16, String) {
     let r = http()
         .get(format!("http://{}{path}", s.admin))
         .send()
@@ -25,7 +25,7 @@ pub async fn admin_get(s: &TestServer, path: &str) -> (u16, String) {
 }
 
 /// `POST http://<admin><path>`, with `Authorization: <auth>` when given: status code and body.
-pub async fn admin_post(s: &TestServer, path: &str, auth: Option<&str>) -> (u16, String) {
+pub(crate) async fn admin_post(s: &TestServer, path: &str, auth: Option<&str>) -> (u16, String) {
     let mut req = http().post(format!("http://{}{path}", s.admin));
     if let Some(a) = auth {
         req = req.header("Authorization", a);
@@ -39,19 +39,19 @@ pub async fn admin_post(s: &TestServer, path: &str, auth: Option<&str>) -> (u16,
 }
 
 /// Parses a body as JSON, failing with the body when it is not.
-pub fn json(body: &str) -> serde_json::Value {
+pub(crate) fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
 /// `GET /v1/status`, which must answer 200 with JSON.
-pub async fn status_json(s: &TestServer) -> serde_json::Value {
+pub(crate) async fn status_json(s: &TestServer) -> serde_json::Value {
     let (code, body) = admin_get(s, "/v1/status").await;
     assert_eq!(code, 200, "{body}");
     json(&body)
 }
 
 /// The state (`up`, `down`, `drained`) `/v1/status` shows for an endpoint of a balanced name.
-pub fn status_state(st: &serde_json::Value, name: &str, endpoint: &str) -> Option<String> {
+pub(crate) fn status_state(st: &serde_json::Value, name: &str, endpoint: &str) -> Option<String> {
     st["balanced"]
         .as_array()?
         .iter()
@@ -64,7 +64,7 @@ pub fn status_state(st: &serde_json::Value, name: &str, endpoint: &str) -> Optio
 }
 
 /// Waits (5 s at most) until `/v1/status` shows `endpoint` of `name` in `state`.
-pub async fn until_status_state(s: &TestServer, name: &str, endpoint: &str, state: &str) {
+pub(crate) async fn until_status_state(s: &TestServer, name: &str, endpoint: &str, state: &str) {
     let what = format!("{endpoint} of {name} to show as {state} in /v1/status");
     super::eventually_async(Duration::from_secs(5), &what, || async {
         super::seen(status_state(&status_json(s).await, name, endpoint), |st| {
@@ -75,13 +75,13 @@ pub async fn until_status_state(s: &TestServer, name: &str, endpoint: &str, stat
 }
 
 /// The value of one series (`name{labels}` exactly as rendered) in Prometheus text.
-pub fn metric(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn metric(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// Asserts a JSON error body `{"error": "<message>"}` whose message contains `contains`.
-pub fn assert_error(body: &str, contains: &str) {
+pub(crate) fn assert_error(body: &str, contains: &str) {
     let v = json(body);
     let msg = v["error"]
         .as_str()

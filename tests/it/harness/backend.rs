@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 /// How a backend answers.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// 200 with body "OK" and an X-Load header.
     Ok(f64),
     /// This status, body "nope".
@@ -23,7 +23,7 @@ pub enum Mode {
 }
 
 /// One backend.
-pub struct Backend {
+pub(crate) struct Backend {
     /// Its address.
     pub addr: SocketAddr,
     mode: Arc<Mutex<Mode>>,
@@ -108,24 +108,24 @@ impl Backend {
     }
 
     /// Sets how it answers.
-    pub fn set(&self, m: Mode) {
+    pub(crate) fn set(&self, m: Mode) {
         *self.mode.lock().unwrap() = m;
     }
 
     /// Requests it has read so far (in any mode): the probes it received.
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
     }
 
     /// Closes the listener and every connection.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(c) = self.cancel.take() {
             c.cancel();
         }
     }
 
     /// Listens again on the same address.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.stop();
         let l = bind(self.addr).expect("rebind backend");
         self.serve(l);
@@ -140,12 +140,12 @@ impl Drop for Backend {
 
 /// Starts one HTTP backend per address, all on one port (found by trying kernel-picked ports),
 /// answering `Mode::Ok(1.0)`.
-pub async fn start(ips: &[&str]) -> Vec<Backend> {
+pub(crate) async fn start(ips: &[&str]) -> Vec<Backend> {
     start_tls(ips, None).await
 }
 
 /// `start`, speaking HTTPS through `tls` when given.
-pub async fn start_tls(ips: &[&str], tls: Option<TlsAcceptor>) -> Vec<Backend> {
+pub(crate) async fn start_tls(ips: &[&str], tls: Option<TlsAcceptor>) -> Vec<Backend> {
     'attempt: for _ in 0..20 {
         let first: IpAddr = ips[0].parse().unwrap();
         let l0 = bind(SocketAddr::new(first, 0)).expect("bind backend");

@@ -21,7 +21,7 @@ const UDP_WAIT: Duration = Duration::from_secs(2);
 const TCP_WAIT: Duration = Duration::from_secs(5);
 
 /// A query message for `name`/`qtype`, RD clear, with EDNS (payload 1232) when `edns`.
-pub fn query(name: &str, qtype: RecordType, edns: bool) -> Message {
+pub(crate) fn query(name: &str, qtype: RecordType, edns: bool) -> Message {
     let mut m = Message::new(rand_id(), MessageType::Query, OpCode::Query);
     m.add_query(Query::query(Name::from_str(name).unwrap(), qtype));
     if edns {
@@ -33,7 +33,7 @@ pub fn query(name: &str, qtype: RecordType, edns: bool) -> Message {
 }
 
 /// Adds an ECS option to a query.
-pub fn with_ecs(mut m: Message, net: &str) -> Message {
+pub(crate) fn with_ecs(mut m: Message, net: &str) -> Message {
     let e = m.edns.get_or_insert_with(|| {
         let mut e = Edns::new();
         e.set_max_payload(1232);
@@ -68,7 +68,7 @@ fn udp_socket(from: IpAddr, to: SocketAddr, wait: Duration) -> std::io::Result<U
 
 /// Sends `m` over UDP from `from` to `to` and waits up to `wait` for the reply with its ID
 /// (replies with other IDs are skipped): the reply, or why there is none.
-pub fn udp_from(
+pub(crate) fn udp_from(
     from: IpAddr,
     to: SocketAddr,
     m: &Message,
@@ -90,17 +90,17 @@ pub fn udp_from(
 }
 
 /// Sends a message over UDP and waits up to `wait` for its reply: None if none came.
-pub fn udp_within(to: SocketAddr, m: &Message, wait: Duration) -> Option<Message> {
+pub(crate) fn udp_within(to: SocketAddr, m: &Message, wait: Duration) -> Option<Message> {
     udp_from(loopback_of(to), to, m, wait).ok()
 }
 
 /// Sends a message over UDP and parses the reply (which must come within 2 s).
-pub fn udp(to: SocketAddr, m: &Message) -> Message {
+pub(crate) fn udp(to: SocketAddr, m: &Message) -> Message {
     udp_from(loopback_of(to), to, m, UDP_WAIT).unwrap_or_else(|e| panic!("udp: {e}"))
 }
 
 /// Sends raw bytes over UDP; returns the raw reply, or None after 2 s of silence.
-pub fn udp_raw(to: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn udp_raw(to: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
     let s = udp_socket(loopback_of(to), to, UDP_WAIT).unwrap();
     s.send(packet).unwrap();
     let mut buf = vec![0u8; 65535];
@@ -112,7 +112,11 @@ pub fn udp_raw(to: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
 /// that came before the marker's, and the marker's. The harness server reads one socket with
 /// one worker, so replies come in the order the packets were sent: a packet that gets no reply
 /// is one whose reply is absent from the list.
-pub fn udp_burst(to: SocketAddr, packets: &[Vec<u8>], marker: &Message) -> (Vec<Vec<u8>>, Message) {
+pub(crate) fn udp_burst(
+    to: SocketAddr,
+    packets: &[Vec<u8>],
+    marker: &Message,
+) -> (Vec<Vec<u8>>, Message) {
     let s = udp_socket(loopback_of(to), to, TCP_WAIT).unwrap();
     for p in packets {
         s.send(p).unwrap();
@@ -137,7 +141,7 @@ pub fn udp_burst(to: SocketAddr, packets: &[Vec<u8>], marker: &Message) -> (Vec<
 
 /// Writes `frames` on one new TCP connection (pipelined, each with its 2-byte length) and
 /// returns the connection, reads timing out after 5 s.
-pub fn tcp_send(to: SocketAddr, frames: &[Vec<u8>]) -> std::net::TcpStream {
+pub(crate) fn tcp_send(to: SocketAddr, frames: &[Vec<u8>]) -> std::net::TcpStream {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(to).unwrap();
     s.set_read_timeout(Some(TCP_WAIT)).unwrap();
@@ -151,7 +155,7 @@ pub fn tcp_send(to: SocketAddr, frames: &[Vec<u8>]) -> std::net::TcpStream {
 }
 
 /// Reads one length-prefixed DNS message from a TCP stream.
-pub fn tcp_read(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+pub(crate) fn tcp_read(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut len = [0u8; 2];
     s.read_exact(&mut len)?;
@@ -162,7 +166,7 @@ pub fn tcp_read(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
 
 /// Sends raw messages over one TCP connection (pipelined: all written before any is read) and
 /// returns the raw replies.
-pub fn tcp_raw(to: SocketAddr, packets: &[Vec<u8>]) -> Vec<Vec<u8>> {
+pub(crate) fn tcp_raw(to: SocketAddr, packets: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut s = tcp_send(to, packets);
     packets
         .iter()
@@ -171,18 +175,18 @@ pub fn tcp_raw(to: SocketAddr, packets: &[Vec<u8>]) -> Vec<Vec<u8>> {
 }
 
 /// Sends a message over TCP and parses the reply.
-pub fn tcp(to: SocketAddr, m: &Message) -> Message {
+pub(crate) fn tcp(to: SocketAddr, m: &Message) -> Message {
     let reply = tcp_raw(to, &[m.to_vec().unwrap()]).remove(0);
     parse(&reply)
 }
 
 /// Sends over both transports (UDP to `s.udp`, TCP to `s.tcp`) and returns both replies.
-pub fn both(s: &TestServer, m: &Message) -> [Message; 2] {
+pub(crate) fn both(s: &TestServer, m: &Message) -> [Message; 2] {
     [udp(s.udp, m), tcp(s.tcp, m)]
 }
 
 /// The RDATA of the answer records of a type, as text.
-pub fn answers(m: &Message, t: RecordType) -> Vec<String> {
+pub(crate) fn answers(m: &Message, t: RecordType) -> Vec<String> {
     m.answers
         .iter()
         .filter(|r| r.record_type() == t)
@@ -191,7 +195,7 @@ pub fn answers(m: &Message, t: RecordType) -> Vec<String> {
 }
 
 /// The addresses in the answer section, sorted.
-pub fn addrs(m: &Message) -> Vec<String> {
+pub(crate) fn addrs(m: &Message) -> Vec<String> {
     let mut v: Vec<String> = m
         .answers
         .iter()
@@ -206,7 +210,7 @@ pub fn addrs(m: &Message) -> Vec<String> {
 }
 
 /// The ECS option of a response: (source prefix, scope prefix, address text).
-pub fn ecs_of(m: &Message) -> Option<(u8, u8, String)> {
+pub(crate) fn ecs_of(m: &Message) -> Option<(u8, u8, String)> {
     let e = m.edns.as_ref()?;
     match e.option(hickory_proto::rr::rdata::opt::EdnsCode::Subnet)? {
         EdnsOption::Subnet(c) => Some((c.source_prefix(), c.scope_prefix(), c.addr().to_string())),
@@ -215,7 +219,7 @@ pub fn ecs_of(m: &Message) -> Option<(u8, u8, String)> {
 }
 
 /// Records of a section, for assertions on owner, type, TTL.
-pub fn section(records: &[Record]) -> Vec<(String, RecordType, u32, DNSClass)> {
+pub(crate) fn section(records: &[Record]) -> Vec<(String, RecordType, u32, DNSClass)> {
     records
         .iter()
         .map(|r| (r.name.to_ascii(), r.record_type(), r.ttl, r.dns_class))
@@ -223,16 +227,16 @@ pub fn section(records: &[Record]) -> Vec<(String, RecordType, u32, DNSClass)> {
 }
 
 /// Header flag bits (RFC 1035 §4.1.1), for raw packets.
-pub mod flag {
-    pub const QR: u16 = 0x8000;
-    pub const AA: u16 = 0x0400;
-    pub const TC: u16 = 0x0200;
-    pub const RD: u16 = 0x0100;
-    pub const RA: u16 = 0x0080;
+pub(crate) mod flag {
+    pub(crate) const QR: u16 = 0x8000;
+    pub(crate) const AA: u16 = 0x0400;
+    pub(crate) const TC: u16 = 0x0200;
+    pub(crate) const RD: u16 = 0x0100;
+    pub(crate) const RA: u16 = 0x0080;
 }
 
 /// The wire form of a presentation name, letter case kept (`"www.example.com."`).
-pub fn wire_name(name: &str) -> Vec<u8> {
+pub(crate) fn wire_name(name: &str) -> Vec<u8> {
     let mut out = Vec::new();
     for label in name
         .trim_end_matches('.')
@@ -247,7 +251,7 @@ pub fn wire_name(name: &str) -> Vec<u8> {
 }
 
 /// A raw query: header with `flags` (opcode included), one question per `(name, qtype, qclass)`.
-pub fn raw_query(id: u16, flags: u16, questions: &[(&str, u16, u16)]) -> Vec<u8> {
+pub(crate) fn raw_query(id: u16, flags: u16, questions: &[(&str, u16, u16)]) -> Vec<u8> {
     let mut p = Vec::new();
     p.extend_from_slice(&id.to_be_bytes());
     p.extend_from_slice(&flags.to_be_bytes());
@@ -262,7 +266,12 @@ pub fn raw_query(id: u16, flags: u16, questions: &[(&str, u16, u16)]) -> Vec<u8>
 }
 
 /// An OPT pseudo-record (RFC 6891 §6.1.2) with `(code, data)` options.
-pub fn raw_opt(payload: u16, version: u8, dnssec_ok: bool, options: &[(u16, &[u8])]) -> Vec<u8> {
+pub(crate) fn raw_opt(
+    payload: u16,
+    version: u8,
+    dnssec_ok: bool,
+    options: &[(u16, &[u8])],
+) -> Vec<u8> {
     let mut rdata = Vec::new();
     for (code, data) in options {
         rdata.extend_from_slice(&code.to_be_bytes());
@@ -280,28 +289,28 @@ pub fn raw_opt(payload: u16, version: u8, dnssec_ok: bool, options: &[(u16, &[u8
 }
 
 /// Appends a record to a raw packet's additional section (ARCOUNT + 1).
-pub fn push_additional(packet: &mut Vec<u8>, rr: &[u8]) {
+pub(crate) fn push_additional(packet: &mut Vec<u8>, rr: &[u8]) {
     let ar = u16::from_be_bytes([packet[10], packet[11]]) + 1;
     packet[10..12].copy_from_slice(&ar.to_be_bytes());
     packet.extend_from_slice(rr);
 }
 
 /// A raw response header: (id, flags, [qd, an, ns, ar]).
-pub fn raw_header(p: &[u8]) -> (u16, u16, [u16; 4]) {
+pub(crate) fn raw_header(p: &[u8]) -> (u16, u16, [u16; 4]) {
     assert!(p.len() >= 12, "reply shorter than a header: {p:?}");
     let w = |i: usize| u16::from_be_bytes([p[i], p[i + 1]]);
     (w(0), w(2), [w(4), w(6), w(8), w(10)])
 }
 
 /// Parses a raw reply with hickory.
-pub fn parse(reply: &[u8]) -> Message {
+pub(crate) fn parse(reply: &[u8]) -> Message {
     Message::from_vec(reply).expect("reply parses")
 }
 
 /// The header checks every answer of ours passes: a response, RA clear (no recursion offered),
 /// the ID and question echoed, and the expected RCODE and AA.
 #[track_caller]
-pub fn assert_reply(q: &Message, r: &Message, rcode: ResponseCode, aa: bool) {
+pub(crate) fn assert_reply(q: &Message, r: &Message, rcode: ResponseCode, aa: bool) {
     assert_eq!(r.metadata.message_type, MessageType::Response);
     assert_eq!(r.metadata.id, q.metadata.id, "ID echoed");
     assert_eq!(r.metadata.response_code, rcode, "rcode of {r:?}");
@@ -317,7 +326,7 @@ pub fn assert_reply(q: &Message, r: &Message, rcode: ResponseCode, aa: bool) {
 }
 
 /// Records as `(owner lower-cased, type, TTL, RDATA text)`, for whole-section assertions.
-pub fn rrs(records: &[Record]) -> Vec<(String, RecordType, u32, String)> {
+pub(crate) fn rrs(records: &[Record]) -> Vec<(String, RecordType, u32, String)> {
     records
         .iter()
         .map(|r| {
@@ -333,12 +342,17 @@ pub fn rrs(records: &[Record]) -> Vec<(String, RecordType, u32, String)> {
 }
 
 /// Shorthand to build an expected `rrs()` row.
-pub fn rr(owner: &str, t: RecordType, ttl: u32, data: &str) -> (String, RecordType, u32, String) {
+pub(crate) fn rr(
+    owner: &str,
+    t: RecordType,
+    ttl: u32,
+    data: &str,
+) -> (String, RecordType, u32, String) {
     (owner.to_string(), t, ttl, data.to_string())
 }
 
 /// The SOA of the harness zone as a negative answer carries it (TTL min(3600, 300), RFC 2308).
-pub fn neg_soa() -> (String, RecordType, u32, String) {
+pub(crate) fn neg_soa() -> (String, RecordType, u32, String) {
     rr(
         "example.com.",
         RecordType::SOA,

@@ -10,11 +10,11 @@
 //!   time;
 //! - [`process`]: the real `gslb` binary and child processes that die with the test.
 
-pub mod admin;
-pub mod backend;
-pub mod dns;
-pub mod process;
-pub mod wait;
+pub(crate) mod admin;
+pub(crate) mod backend;
+pub(crate) mod dns;
+pub(crate) mod process;
+pub(crate) mod wait;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,13 +22,13 @@ use std::sync::Arc;
 use gslb::server::{Bound, Server};
 use tempfile::TempDir;
 
-pub use admin::*;
-pub use dns::*;
-pub use process::*;
-pub use wait::*;
+pub(crate) use admin::*;
+pub(crate) use dns::*;
+pub(crate) use process::*;
+pub(crate) use wait::*;
 
 /// The example zone most DNS tests use.
-pub const ZONE: &str = r#"$ORIGIN example.com.
+pub(crate) const ZONE: &str = r#"$ORIGIN example.com.
 $TTL 3600
 @       IN SOA ns1 hostmaster ( 2026112301 3600 600 604800 300 )
 @       IN NS  ns1
@@ -58,7 +58,7 @@ big     IN TXT "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc
 "#;
 
 /// A running server and the files it was built from.
-pub struct TestServer {
+pub(crate) struct TestServer {
     /// UDP address (the first one).
     pub udp: std::net::SocketAddr,
     /// TCP address (the first one).
@@ -72,24 +72,24 @@ pub struct TestServer {
 
 impl TestServer {
     /// Path of the config file.
-    pub fn config_path(&self) -> PathBuf {
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.dir.path().join("gslb.toml")
     }
 
     /// The running server.
-    pub fn server(&self) -> &Server {
+    pub(crate) fn server(&self) -> &Server {
         &self.server
     }
 
     /// Stops the server and waits for every worker.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.shutdown().await;
     }
 }
 
 /// A new temp dir holding `config` as gslb.toml and `zones` under zones/ (a zone name may hold
 /// `/` to put a file in a subdirectory, for `$INCLUDE`d pieces); returns it and the config path.
-pub fn config_dir(config: &str, zones: &[(&str, &str)]) -> (TempDir, PathBuf) {
+pub(crate) fn config_dir(config: &str, zones: &[(&str, &str)]) -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let zones_dir = dir.path().join("zones");
     std::fs::create_dir(&zones_dir).unwrap();
@@ -107,7 +107,7 @@ pub fn config_dir(config: &str, zones: &[(&str, &str)]) -> (TempDir, PathBuf) {
 
 /// Starts a server in this process from the whole text of gslb.toml (zones in "zones"), with
 /// the admin API on 127.0.0.1:0.
-pub async fn start_config(config: &str, zones: &[(&str, &str)]) -> TestServer {
+pub(crate) async fn start_config(config: &str, zones: &[(&str, &str)]) -> TestServer {
     let (dir, path) = config_dir(config, zones);
     let served = gslb::load::from_file(&path)
         .unwrap_or_else(|e| panic!("test config rejected: {}", gslb::diag::Diagnostics(e)));
@@ -129,7 +129,11 @@ pub async fn start_config(config: &str, zones: &[(&str, &str)]) -> TestServer {
 
 /// A server on 127.0.0.1:0 with one thread: `server_extra` is added to [server], `extra` is
 /// the rest of the config (everything but [server] and [zones]).
-pub async fn start_with(server_extra: &str, extra: &str, zones: &[(&str, &str)]) -> TestServer {
+pub(crate) async fn start_with(
+    server_extra: &str,
+    extra: &str,
+    zones: &[(&str, &str)],
+) -> TestServer {
     let config = format!(
         "[server]\nlisten = [\"127.0.0.1:0\"]\nthreads = 1\n{server_extra}\n[zones]\ndirectory = \"zones\"\n{extra}\n"
     );
@@ -137,18 +141,23 @@ pub async fn start_with(server_extra: &str, extra: &str, zones: &[(&str, &str)])
 }
 
 /// A server for the example zone only.
-pub async fn start() -> TestServer {
+pub(crate) async fn start() -> TestServer {
     start_with("", "", &[("example.com.zone", ZONE)]).await
 }
 
 /// The balanced name of `balanced_config`.
-pub const APP: &str = "app.example.com.";
+pub(crate) const APP: &str = "app.example.com.";
 /// Its endpoints, in config order: two in us-east, one in eu-west.
-pub const EPS: [&str; 3] = ["127.0.0.21", "127.0.0.22", "127.0.0.23"];
+pub(crate) const EPS: [&str; 3] = ["127.0.0.21", "127.0.0.22", "127.0.0.23"];
 
 /// Two data centers; app.example.com has two endpoints in us-east (priority 1) and one in
 /// eu-west (priority 2), all probed over HTTP on the backends' port.
-pub fn balanced_config(port: u16, policy: &str, answers: usize, when_all_down: &str) -> String {
+pub(crate) fn balanced_config(
+    port: u16,
+    policy: &str,
+    answers: usize,
+    when_all_down: &str,
+) -> String {
     format!(
         r#"[checks.web]
 protocol = "http"
@@ -183,7 +192,7 @@ endpoints = [
 /// Backends on 127.0.0.21–23 and a server balancing over them with `balanced_config`; `admin`
 /// is prepended to the config (e.g. an `[admin]` table). The config as started is kept in
 /// `start.toml` next to it.
-pub async fn start_balanced(
+pub(crate) async fn start_balanced(
     policy: &str,
     answers: usize,
     when_all_down: &str,

@@ -5,10 +5,10 @@ use std::process::{Child, Command, ExitStatus};
 use std::time::Duration;
 
 /// The `gslb` binary cargo built for these tests.
-pub const GSLB_BIN: &str = env!("CARGO_BIN_EXE_gslb");
+pub(crate) const GSLB_BIN: &str = env!("CARGO_BIN_EXE_gslb");
 
 /// Runs the real `gslb` binary with `args` (RUST_LOG=warn): exit code, stdout, stderr.
-pub async fn run_gslb(args: Vec<String>) -> (i32, String, String) {
+pub(crate) async fn run_gslb(args: Vec<String>) -> (i32, String, String) {
     tokio::task::spawn_blocking(move || {
         let out = Command::new(GSLB_BIN)
             .args(&args)
@@ -26,12 +26,12 @@ pub async fn run_gslb(args: Vec<String>) -> (i32, String, String) {
 }
 
 /// A child process that is killed (and reaped) when dropped, unless it has exited.
-pub struct Guard(pub Child);
+pub(crate) struct Guard(pub Child);
 
 impl Guard {
     /// Waits for the child to exit, at most `within`; panics with `what` if it does not.
     #[track_caller]
-    pub fn wait_exit(&mut self, within: Duration, what: &str) -> ExitStatus {
+    pub(crate) fn wait_exit(&mut self, within: Duration, what: &str) -> ExitStatus {
         let child = &mut self.0;
         super::eventually(within, what, || {
             child.try_wait().unwrap().ok_or("still running")

@@ -15,12 +15,15 @@ use std::time::{Duration, Instant};
 const POLL: Duration = Duration::from_millis(10);
 
 /// `Ok(v)` when `v` satisfies `ok`, `Err(v)` otherwise: an observation for [`eventually`].
-pub fn seen<T>(v: T, ok: impl FnOnce(&T) -> bool) -> Result<T, T> {
+pub(crate) fn seen<T>(v: T, ok: impl FnOnce(&T) -> bool) -> Result<T, T> {
     if ok(&v) { Ok(v) } else { Err(v) }
 }
 
 /// Polls `f` until it returns `Ok`, for at most `within`: the value, or the last `Err`.
-pub fn wait_for<T, E>(within: Duration, mut f: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+pub(crate) fn wait_for<T, E>(
+    within: Duration,
+    mut f: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
     let deadline = Instant::now() + within;
     loop {
         match f() {
@@ -34,12 +37,20 @@ pub fn wait_for<T, E>(within: Duration, mut f: impl FnMut() -> Result<T, E>) -> 
 /// Polls `f` until it returns `Ok` and returns its value; after `within`, panics with `what`
 /// and the last value observed.
 #[track_caller]
-pub fn eventually<T, E: Debug>(within: Duration, what: &str, f: impl FnMut() -> Result<T, E>) -> T {
+pub(crate) fn eventually<T, E: Debug>(
+    within: Duration,
+    what: &str,
+    f: impl FnMut() -> Result<T, E>,
+) -> T {
     wait_for(within, f).unwrap_or_else(|last| timed_out(within, what, &last))
 }
 
 /// [`eventually`] for a condition that is a future.
-pub async fn eventually_async<T, E: Debug, F, Fut>(within: Duration, what: &str, mut f: F) -> T
+pub(crate) async fn eventually_async<T, E: Debug, F, Fut>(
+    within: Duration,
+    what: &str,
+    mut f: F,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -63,7 +74,7 @@ fn timed_out(within: Duration, what: &str, last: &dyn Debug) -> ! {
 /// due in it fires, and every task it wakes runs, in order, before this returns (a paused clock
 /// only moves when the runtime is idle). Panics if the clock is not paused, so it can never be
 /// a wall-clock wait.
-pub async fn pass(d: Duration) {
+pub(crate) async fn pass(d: Duration) {
     // `advance` panics with "time is not frozen" on a running clock.
     tokio::time::advance(Duration::ZERO).await;
     tokio::time::sleep(d).await;
