@@ -11,34 +11,36 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::dns::handler::{Outcome, Transport};
+use crate::dns::rrl::{Action, ResponseClass};
 use crate::state::ProbeResult;
+use crate::wire::{rcode, rtype};
 
-/// Query types counted by name; everything else is "other".
+/// Query types counted by name; everything else is "other" (the 0 row).
 const QTYPES: [(u16, &str); 14] = [
-    (1, "A"),
-    (28, "AAAA"),
-    (2, "NS"),
-    (5, "CNAME"),
-    (6, "SOA"),
-    (12, "PTR"),
-    (15, "MX"),
-    (16, "TXT"),
-    (33, "SRV"),
-    (43, "DS"),
-    (65, "HTTPS"),
-    (257, "CAA"),
-    (255, "ANY"),
+    (rtype::A, "A"),
+    (rtype::AAAA, "AAAA"),
+    (rtype::NS, "NS"),
+    (rtype::CNAME, "CNAME"),
+    (rtype::SOA, "SOA"),
+    (rtype::PTR, "PTR"),
+    (rtype::MX, "MX"),
+    (rtype::TXT, "TXT"),
+    (rtype::SRV, "SRV"),
+    (rtype::DS, "DS"),
+    (rtype::HTTPS, "HTTPS"),
+    (rtype::CAA, "CAA"),
+    (rtype::ANY, "ANY"),
     (0, "other"),
 ];
-/// Response codes counted by name.
+/// Response codes counted by name; everything else is "other".
 const RCODES: [(u16, &str); 8] = [
-    (0, "NOERROR"),
-    (1, "FORMERR"),
-    (2, "SERVFAIL"),
-    (3, "NXDOMAIN"),
-    (4, "NOTIMP"),
-    (5, "REFUSED"),
-    (16, "BADVERS"),
+    (rcode::NOERROR, "NOERROR"),
+    (rcode::FORMERR, "FORMERR"),
+    (rcode::SERVFAIL, "SERVFAIL"),
+    (rcode::NXDOMAIN, "NXDOMAIN"),
+    (rcode::NOTIMP, "NOTIMP"),
+    (rcode::REFUSED, "REFUSED"),
+    (rcode::BADVERS, "BADVERS"),
     (u16::MAX, "other"),
 ];
 const QTYPE_COUNT: usize = QTYPES.len();
@@ -51,9 +53,16 @@ pub struct Tally {
     cells: [(usize, u64); 16],
     len: usize,
     truncated: [u64; 2],
+    /// Rate-limited UDP answers, by action and class.
+    rrl: [[u64; 5]; 3],
 }
 
 impl Tally {
+    /// Counts one answer that response rate limiting looked at.
+    pub fn rrl(&mut self, action: Action, class: ResponseClass) {
+        self.rrl[action as usize][class as usize] += 1;
+    }
+
     /// Counts one query; flushes into `m` when the tally is full.
     pub fn add(&mut self, m: &Metrics, transport: Transport, o: &Outcome) {
         let cell = (transport as usize * QTYPE_COUNT + qtype_index(o.qtype)) * RCODE_COUNT
@@ -95,6 +104,7 @@ pub struct ProbeStats {
 pub struct Metrics {
     queries: [[[AtomicU64; RCODE_COUNT]; QTYPE_COUNT]; 2],
     truncated: [AtomicU64; 2],
+    rrl: [[AtomicU64; 5]; 3],
     /// Per (check, probed address): written by the health publisher only, read by /metrics.
     probes: Mutex<BTreeMap<String, BTreeMap<SocketAddr, ProbeStats>>>,
 }
@@ -112,6 +122,7 @@ impl Default for Metrics {
                 std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0)))
             }),
             truncated: std::array::from_fn(|_| AtomicU64::new(0)),
+            rrl: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             probes: Mutex::new(BTreeMap::new()),
         }
     }
@@ -151,6 +162,13 @@ impl Metrics {
         for (t, n) in tally.truncated.iter().enumerate() {
             if *n > 0 {
                 self.truncated[t].fetch_add(*n, Ordering::Relaxed);
+            }
+        }
+        for (a, row) in tally.rrl.iter().enumerate() {
+            for (c, n) in row.iter().enumerate() {
+                if *n > 0 {
+                    self.rrl[a][c].fetch_add(*n, Ordering::Relaxed);
+                }
             }
         }
         *tally = Tally::default();
@@ -207,6 +225,19 @@ impl Metrics {
                         );
                     }
                 }
+            }
+        }
+        out.push_str("# HELP gslb_rrl_responses_total UDP answers response rate limiting counted, by what it did (sent in full, slipped as TC=1 or BADCOOKIE, dropped) and response class; with log_only, what it would have done.\n");
+        out.push_str("# TYPE gslb_rrl_responses_total counter\n");
+        for action in Action::ALL {
+            for class in ResponseClass::ALL {
+                let _ = writeln!(
+                    out,
+                    "gslb_rrl_responses_total{{action=\"{}\",class=\"{}\"}} {}",
+                    action.as_str(),
+                    class.as_str(),
+                    self.rrl[action as usize][class as usize].load(Ordering::Relaxed)
+                );
             }
         }
         out.push_str("# HELP gslb_dns_truncated_total Responses sent with TC=1.\n");

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::control::{Control, read_token};
+use crate::dns::rrl::Limiter;
 use crate::dns::tcp::{self, TcpLimits};
 use crate::dns::udp;
 use crate::health;
@@ -154,11 +155,15 @@ impl Server {
         let udp_addrs = bound.udp_addrs();
         let tcp_addrs = bound.tcp_addrs();
         let mut threads = Vec::new();
+        // One rate-limiting table for every UDP worker: a client whose packets the kernel spreads
+        // over several sockets still has one bucket per answer.
+        let limiter = Arc::new(Limiter::default());
         for s in bound.udp {
             threads.push(udp::spawn(
                 s,
                 state.clone(),
                 metrics.clone(),
+                limiter.clone(),
                 cancel.clone(),
             )?);
         }

@@ -57,6 +57,8 @@ pub const ADMIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// referral, error): BIND's and Knot's order of magnitude. A resolver asks for one name and
 /// type a few times a second at most (it caches for the TTL); a flood asks thousands of times.
 pub const RRL_RATES: [u32; 5] = [100, 20, 50, 50, 10];
+/// The highest `[rrl]` rate (and debt) a bucket holds: 24 signed bits.
+pub const RRL_MAX_RATE: u32 = (1 << 23) - 1;
 /// `[rrl] slip`: every second limited answer goes out truncated, so a real client behind a
 /// spoofed address retries over TCP, while the reflected bytes are halved and no larger than
 /// the query.
