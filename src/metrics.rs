@@ -10,10 +10,8 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::dns::handler::{Outcome, Transport};
-use crate::dns::rrl::{Action, ResponseClass};
 use crate::state::ProbeResult;
-use crate::wire::{rcode, rtype};
+use crate::wire::{Transport, rcode, rtype};
 
 /// Query types counted by name; everything else is "other" (the 0 row).
 const QTYPES: [(u16, &str); 14] = [
@@ -46,6 +44,17 @@ const RCODES: [(u16, &str); 8] = [
 const QTYPE_COUNT: usize = QTYPES.len();
 const RCODE_COUNT: usize = RCODES.len();
 
+/// What the counters count of one answered query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answered {
+    /// QTYPE, when the question parsed.
+    pub qtype: Option<u16>,
+    /// The full RCODE sent.
+    pub rcode: u16,
+    /// Whether TC was set.
+    pub truncated: bool,
+}
+
 /// Queries counted by one worker between flushes, so a batch of answers costs a few shared
 /// atomic adds instead of one per query.
 #[derive(Debug, Default)]
@@ -53,21 +62,14 @@ pub struct Tally {
     cells: [(usize, u64); 16],
     len: usize,
     truncated: [u64; 2],
-    /// Rate-limited UDP answers, by action and class.
-    rrl: [[u64; 5]; 3],
 }
 
 impl Tally {
-    /// Counts one answer that response rate limiting looked at.
-    pub fn rrl(&mut self, action: Action, class: ResponseClass) {
-        self.rrl[action as usize][class as usize] += 1;
-    }
-
     /// Counts one query; flushes into `m` when the tally is full.
-    pub fn add(&mut self, m: &Metrics, transport: Transport, o: &Outcome) {
-        let cell = (transport as usize * QTYPE_COUNT + qtype_index(o.qtype)) * RCODE_COUNT
-            + rcode_index(o.rcode);
-        if o.truncated {
+    pub fn add(&mut self, m: &Metrics, transport: Transport, answer: Answered) {
+        let cell = (transport as usize * QTYPE_COUNT + qtype_index(answer.qtype)) * RCODE_COUNT
+            + rcode_index(answer.rcode);
+        if answer.truncated {
             self.truncated[transport as usize] += 1;
         }
         if let Some(e) = self.cells[..self.len].iter_mut().find(|e| e.0 == cell) {
@@ -104,7 +106,6 @@ pub struct ProbeStats {
 pub struct Metrics {
     queries: [[[AtomicU64; RCODE_COUNT]; QTYPE_COUNT]; 2],
     truncated: [AtomicU64; 2],
-    rrl: [[AtomicU64; 5]; 3],
     /// Per (check, probed address): written by the health publisher only, read by /metrics.
     probes: Mutex<BTreeMap<String, BTreeMap<SocketAddr, ProbeStats>>>,
 }
@@ -122,7 +123,6 @@ impl Default for Metrics {
                 std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0)))
             }),
             truncated: std::array::from_fn(|_| AtomicU64::new(0)),
-            rrl: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             probes: Mutex::new(BTreeMap::new()),
         }
     }
@@ -142,10 +142,11 @@ fn rcode_index(r: u16) -> usize {
 
 impl Metrics {
     /// Counts one answered query.
-    pub fn query(&self, transport: Transport, o: &Outcome) {
+    pub fn query(&self, transport: Transport, answer: Answered) {
         let t = transport as usize;
-        self.queries[t][qtype_index(o.qtype)][rcode_index(o.rcode)].fetch_add(1, Ordering::Relaxed);
-        if o.truncated {
+        self.queries[t][qtype_index(answer.qtype)][rcode_index(answer.rcode)]
+            .fetch_add(1, Ordering::Relaxed);
+        if answer.truncated {
             self.truncated[t].fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -164,13 +165,7 @@ impl Metrics {
                 self.truncated[t].fetch_add(*n, Ordering::Relaxed);
             }
         }
-        for (a, row) in tally.rrl.iter().enumerate() {
-            for (c, n) in row.iter().enumerate() {
-                if *n > 0 {
-                    self.rrl[a][c].fetch_add(*n, Ordering::Relaxed);
-                }
-            }
-        }
+
         *tally = Tally::default();
     }
 
@@ -225,19 +220,6 @@ impl Metrics {
                         );
                     }
                 }
-            }
-        }
-        out.push_str("# HELP gslb_rrl_responses_total UDP answers response rate limiting counted, by what it did (sent in full, slipped as TC=1 or BADCOOKIE, dropped) and response class; with log_only, what it would have done.\n");
-        out.push_str("# TYPE gslb_rrl_responses_total counter\n");
-        for action in Action::ALL {
-            for class in ResponseClass::ALL {
-                let _ = writeln!(
-                    out,
-                    "gslb_rrl_responses_total{{action=\"{}\",class=\"{}\"}} {}",
-                    action.as_str(),
-                    class.as_str(),
-                    self.rrl[action as usize][class as usize].load(Ordering::Relaxed)
-                );
             }
         }
         out.push_str("# HELP gslb_dns_truncated_total Responses sent with TC=1.\n");

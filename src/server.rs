@@ -145,9 +145,13 @@ impl Server {
         let (state, health) = health::start(served, metrics.clone(), cancel.clone(), &tracker)
             .await
             .map_err(io::Error::other)?;
+        // One rate-limiting table for every UDP worker: a client whose packets the kernel spreads
+        // over several sockets still has one bucket per answer.
+        let limiter = Arc::new(Limiter::default());
         let control = Arc::new(Control::new(
             state.clone(),
             metrics.clone(),
+            limiter.clone(),
             health,
             config_path,
             token,
@@ -155,9 +159,6 @@ impl Server {
         let udp_addrs = bound.udp_addrs();
         let tcp_addrs = bound.tcp_addrs();
         let mut threads = Vec::new();
-        // One rate-limiting table for every UDP worker: a client whose packets the kernel spreads
-        // over several sockets still has one bucket per answer.
-        let limiter = Arc::new(Limiter::default());
         for s in bound.udp {
             threads.push(udp::spawn(
                 s,
@@ -258,7 +259,7 @@ pub fn serve(config: &Path) -> Result<(), ServeError> {
         .build()?;
     rt.block_on(async move {
         // Signals first: a SIGHUP or SIGTERM during startup must not kill the process.
-        let signals = process::Signals::new()?;
+        let mut signals = process::Signals::new()?;
         let cfg = &served.config.server;
         let bound =
             Bound::bind(&cfg.listen, cfg.threads)?.with_admin(served.config.admin.listen)?;
@@ -272,7 +273,10 @@ pub fn serve(config: &Path) -> Result<(), ServeError> {
         // The snapshot holds what is served from now on; kept here, the first zones would stay
         // in memory beside every reloaded copy until the process ends.
         drop(served);
-        signals.wait(&server.control).await;
+        while signals.next().await == process::Signal::Reload {
+            // Control::reload logs the outcome and every error itself.
+            let _ = server.control.reload().await;
+        }
         tracing::info!("shutting down");
         server.shutdown().await;
         tracing::info!("stopped");

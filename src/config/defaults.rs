@@ -26,6 +26,10 @@ pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const TCP_CONNECTIONS_MAX: usize = 1024;
 /// `[[balance]] ttl`: short, so a failover reaches clients within half a minute.
 pub const TTL: u32 = 30;
+/// Most addresses one answer carries (the config's `answers` is capped to this).
+pub const MAX_ANSWERS: usize = 64;
+/// Most endpoints one balanced name may list.
+pub const MAX_ENDPOINTS: usize = 1024;
 /// `[[balance]] answers`: one address per answer.
 pub const ANSWERS: usize = 1;
 /// An endpoint's `weight`.

@@ -594,12 +594,12 @@ fn endpoints(
     datacenters: &[Datacenter],
 ) -> Vec<Endpoint> {
     let policy = *b.policy.get_ref();
-    if b.endpoints.get_ref().len() > crate::policy::MAX_ENDPOINTS {
+    if b.endpoints.get_ref().len() > defaults::MAX_ENDPOINTS {
         cx.err(
             &b.endpoints,
             format!(
                 "{display}: at most {} endpoints per balanced name",
-                crate::policy::MAX_ENDPOINTS
+                defaults::MAX_ENDPOINTS
             ),
         );
     }

@@ -9,39 +9,18 @@ use std::net::IpAddr;
 
 use super::lookup::{Resolved, resolve};
 use super::rrl::{self, ResponseClass};
+use crate::metrics::Answered;
 use crate::snapshot::Snapshot;
+pub use crate::wire::Transport;
 use crate::wire::{
     self, MIN_UDP_PAYLOAD, OptOut, ParseError, ResponseWriter, parse_query, rcode, rtype,
 };
 
-/// How the query arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// UDP: answers are limited by the client's EDNS payload size (or 512).
-    Udp,
-    /// TCP: answers up to 65535 octets.
-    Tcp,
-}
-
-impl Transport {
-    /// Lower-case name, for logs and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-        }
-    }
-}
-
 /// What happened to one query, for metrics and rate limiting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    /// QTYPE, when the question parsed.
-    pub qtype: Option<u16>,
-    /// The full RCODE sent.
-    pub rcode: u16,
-    /// Whether TC was set.
-    pub truncated: bool,
+    /// What the query counters count.
+    pub answered: Answered,
     /// The rate-limiting bucket of a UDP answer, unless the client is exempt (or RRL is off).
     pub rrl: Option<RrlSubject>,
     /// Where the question ends and how long the OPT record is: what a slipped answer keeps.
@@ -134,9 +113,11 @@ pub fn handle(
             let keep = (w.question_end() as u16, w.opt_len() as u16);
             w.finish();
             return Some(Outcome {
-                qtype: None,
-                rcode: rc,
-                truncated,
+                answered: Answered {
+                    qtype: None,
+                    rcode: rc,
+                    truncated,
+                },
                 rrl: rrl_subject(snap, transport, peer, ResponseClass::Error, &[], 0, None),
                 keep,
             });
@@ -152,9 +133,11 @@ pub fn handle(
         let keep = (w.question_end() as u16, w.opt_len() as u16);
         w.finish();
         Some(Outcome {
-            qtype: Some(q.qtype),
-            rcode: rc,
-            truncated,
+            answered: Answered {
+                qtype: Some(q.qtype),
+                rcode: rc,
+                truncated,
+            },
             rrl,
             keep,
         })

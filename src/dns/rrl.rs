@@ -151,6 +151,19 @@ pub struct Limiter {
     epoch: Instant,
     /// Log lines allowed: (second, lines in it), packed.
     logged: AtomicU64,
+    /// Answers counted, by action and class (`gslb_rrl_responses_total`).
+    counts: [[AtomicU64; 5]; 3],
+}
+
+/// Answers counted by one worker between flushes, by action and class.
+#[derive(Debug, Default)]
+pub struct Tally([[u64; 5]; 3]);
+
+impl Tally {
+    /// Counts one answer.
+    pub fn add(&mut self, action: Action, class: ResponseClass) {
+        self.0[action as usize][class as usize] += 1;
+    }
 }
 
 impl std::fmt::Debug for Limiter {
@@ -166,6 +179,7 @@ impl Default for Limiter {
             slips: AtomicU64::new(0),
             epoch: Instant::now(),
             logged: AtomicU64::new(0),
+            counts: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
 }
@@ -175,6 +189,23 @@ impl Default for Limiter {
 const LOG_LINES_PER_SECOND: u64 = 10;
 
 impl Limiter {
+    /// Adds a worker's tally to the shared counters and clears it (one atomic add per cell used).
+    pub fn flush(&self, tally: &mut Tally) {
+        for (a, row) in tally.0.iter().enumerate() {
+            for (c, n) in row.iter().enumerate() {
+                if *n > 0 {
+                    self.counts[a][c].fetch_add(*n, Ordering::Relaxed);
+                }
+            }
+        }
+        *tally = Tally::default();
+    }
+
+    /// Answers counted so far under `action` and `class`.
+    pub fn count(&self, action: Action, class: ResponseClass) -> u64 {
+        self.counts[action as usize][class as usize].load(Ordering::Relaxed)
+    }
+
     /// Seconds since the limiter was made: the clock buckets are kept in.
     pub fn now(&self) -> u32 {
         self.epoch.elapsed().as_secs() as u32

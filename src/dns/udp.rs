@@ -16,7 +16,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio_util::sync::CancellationToken;
 
 use super::handler::{Outcome, Transport, handle};
-use super::rrl::{Action, Limiter};
+use super::rrl::{self, Action, Limiter};
 use crate::metrics::{Metrics, Tally};
 use crate::snapshot::Snapshot;
 use crate::wire::truncate_in_place;
@@ -29,12 +29,12 @@ fn rate_limit(
     o: &Outcome,
     now: u32,
     out: &mut Vec<u8>,
-    tally: &mut Tally,
+    tally: &mut rrl::Tally,
 ) {
     let Some(subject) = o.rrl else { return };
     let cfg = &snap.served.config.rrl;
     let verdict = limiter.check(cfg, subject.class, subject.key, now);
-    tally.rrl(verdict.action, subject.class);
+    tally.add(verdict.action, subject.class);
     if verdict.newly_limited && limiter.may_log(now) {
         tracing::info!(
             block = %subject.block,
@@ -108,6 +108,7 @@ fn worker(
             .is_ok();
     let mut batch = Box::new(super::udp_batch::Batch::new(pktinfo));
     let mut tally = Tally::default();
+    let mut limited = rrl::Tally::default();
     while !cancel.is_cancelled() {
         let n = match batch.recv(&sock) {
             Ok(0) => continue,
@@ -127,8 +128,8 @@ fn worker(
             if let Some(peer) = peer
                 && let Some(o) = handle(&snap, packet, peer, Transport::Udp, &mut out)
             {
-                tally.add(&metrics, Transport::Udp, &o);
-                rate_limit(&limiter, &snap, &o, now, &mut out, &mut tally);
+                tally.add(&metrics, Transport::Udp, o.answered);
+                rate_limit(&limiter, &snap, &o, now, &mut out, &mut limited);
             } else {
                 out.clear();
             }
@@ -139,6 +140,7 @@ fn worker(
             tracing::debug!(error = %e, "udp send failed");
         }
         metrics.flush(&mut tally);
+        limiter.flush(&mut limited);
     }
 }
 
@@ -172,10 +174,10 @@ fn worker(
         };
         let snap = state.load();
         if let Some(o) = handle(&snap, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
-            let mut tally = Tally::default();
-            tally.add(&metrics, Transport::Udp, &o);
-            rate_limit(&limiter, &snap, &o, limiter.now(), &mut out, &mut tally);
-            metrics.flush(&mut tally);
+            metrics.query(Transport::Udp, o.answered);
+            let mut limited = rrl::Tally::default();
+            rate_limit(&limiter, &snap, &o, limiter.now(), &mut out, &mut limited);
+            limiter.flush(&mut limited);
             if out.is_empty() {
                 continue;
             }

@@ -13,6 +13,25 @@ mod response;
 pub use query::{ClientSubnet, Edns, ParseError, Query, parse_query};
 pub use response::{OptOut, ResponseWriter, Section, truncate_in_place};
 
+/// How the query arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// UDP: answers are limited by the client's EDNS payload size (or 512).
+    Udp,
+    /// TCP: answers up to 65535 octets.
+    Tcp,
+}
+
+impl Transport {
+    /// Lower-case name, for logs and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
 /// Record types and classes this server names in code (RFC 1035 §3.2.2, RFC 6891, RFC 8482).
 pub mod rtype {
     /// A host address (RFC 1035 §3.4.1).
