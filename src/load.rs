@@ -41,7 +41,7 @@ pub fn from_config(config: Config) -> Result<Served, Vec<Diagnostic>> {
         Some(p) => match GeoIp::open(p) {
             Ok(g) => Some(Arc::new(g)),
             Err(e) => {
-                errors.push(Diagnostic::new(&config.file, 0, 0, e));
+                errors.push(Diagnostic::new(&config.file, 0, 0, e.to_string()));
                 None
             }
         },

@@ -163,7 +163,7 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
 }
 
 /// Parses `addr` (resolver address) or `addr/len` (as if sent in ECS).
-pub fn parse_client(s: &str) -> Result<Client, String> {
+pub(crate) fn parse_client(s: &str) -> Result<Client, String> {
     match s.split_once('/') {
         None => {
             let a: IpAddr = s

@@ -32,12 +32,25 @@ impl std::fmt::Debug for GeoIp {
     }
 }
 
+/// Why a GeoIP database could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open GeoIP database {path}: {source}")]
+pub struct GeoIpError {
+    /// The database file.
+    pub path: std::path::PathBuf,
+    /// What the reader said.
+    pub source: maxminddb::MaxMindDbError,
+}
+
 impl GeoIp {
     /// Opens a database file.
-    pub fn open(path: &Path) -> Result<GeoIp, String> {
+    pub fn open(path: &Path) -> Result<GeoIp, GeoIpError> {
         Reader::open_readfile(path)
             .map(|reader| GeoIp { reader })
-            .map_err(|e| format!("cannot open GeoIP database {}: {e}", path.display()))
+            .map_err(|source| GeoIpError {
+                path: path.to_path_buf(),
+                source,
+            })
     }
 
     /// Where the database places `addr`, and the prefix length of the network that says so.
