@@ -108,6 +108,8 @@ pub struct Metrics {
     truncated: [AtomicU64; 2],
     /// Per (check, probed address): written by the health publisher only, read by /metrics.
     probes: Mutex<BTreeMap<String, BTreeMap<SocketAddr, ProbeStats>>>,
+    /// Probes that could not run because of a local problem (`ProbeResult::is_local`).
+    probe_errors_local: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -124,6 +126,7 @@ impl Default for Metrics {
             }),
             truncated: std::array::from_fn(|_| AtomicU64::new(0)),
             probes: Mutex::new(BTreeMap::new()),
+            probe_errors_local: AtomicU64::new(0),
         }
     }
 }
@@ -169,8 +172,14 @@ impl Metrics {
         *tally = Tally::default();
     }
 
-    /// Records one probe result (called by the health side, never on the answer path).
+    /// Records one probe result (called by the health side, never on the answer path). A local
+    /// result (the probe could not run here) is counted in `probe_errors_local` only: it is not
+    /// a probe of the endpoint, so neither its latency nor a failure of the target.
     pub fn probe(&self, check: &str, target: SocketAddr, result: &ProbeResult) {
+        if result.is_local() {
+            self.probe_errors_local.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let Ok(mut m) = self.probes.lock() else {
             return;
         };
@@ -193,6 +202,12 @@ impl Metrics {
         if let Err(f) = &result.outcome {
             *s.failures.entry(f.class()).or_default() += 1;
         }
+    }
+
+    /// Probes that could not run because of a local problem, since start
+    /// (`gslb_probe_errors_total{kind="local"}`).
+    pub fn probe_errors_local(&self) -> u64 {
+        self.probe_errors_local.load(Ordering::Relaxed)
     }
 
     /// A copy of the probe statistics.
@@ -231,5 +246,34 @@ impl Metrics {
                 self.truncated[ti].load(Ordering::Relaxed)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{LocalError, ProbeFailure, ProbePass};
+
+    #[test]
+    fn local_results_count_apart_from_the_targets_probes() {
+        let m = Metrics::default();
+        let t: SocketAddr = "192.0.2.1:80".parse().unwrap();
+        let with = |outcome| ProbeResult {
+            outcome,
+            latency: 0.01,
+        };
+        m.probe("web", t, &with(Ok(ProbePass::Connected)));
+        m.probe("web", t, &with(Err(ProbeFailure::Refused)));
+        let emfile = LocalError::Os {
+            errno: libc::EMFILE,
+        };
+        m.probe("web", t, &with(Err(emfile.clone().into())));
+        m.probe("web", t, &with(Err(emfile.into())));
+        assert_eq!(m.probe_errors_local(), 2);
+        let stats = m.probe_stats();
+        let s = &stats[&("web".to_string(), t)];
+        assert_eq!(s.count, 2, "local results are not probes of the target");
+        assert_eq!(s.failures.get("refused"), Some(&1));
+        assert_eq!(s.failures.get("local"), None);
     }
 }

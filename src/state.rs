@@ -66,6 +66,15 @@ impl ProbeResult {
         self.outcome.is_ok()
     }
 
+    /// Whether the probe could not run because of a local problem (see `LocalError`): then it
+    /// is neither a pass nor a failure of the endpoint.
+    pub fn is_local(&self) -> bool {
+        self.outcome
+            .as_ref()
+            .err()
+            .is_some_and(ProbeFailure::is_local)
+    }
+
     /// The load the endpoint reported, when the check reads one and passed.
     pub fn load(&self) -> Option<f64> {
         self.outcome.as_ref().ok().and_then(ProbePass::load)
@@ -154,20 +163,24 @@ pub enum ProbeFailure {
         /// The `load_header` name.
         header: String,
     },
-    /// A resource of this machine ran out (file descriptors, buffers, local ports): says nothing
-    /// of the endpoint (class `local`). Holds the OS error number.
-    #[error("{}", std::io::Error::from_raw_os_error(*errno))]
-    Local {
-        /// The raw OS error (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL).
-        errno: i32,
-    },
+    /// The probe could not run because of this machine, not the endpoint (class `local`): see
+    /// `LocalError`. It never moves an endpoint toward down.
+    #[error("{0}")]
+    Local(#[from] LocalError),
     /// Anything else, with the innermost error's message (class `other`).
     #[error("{0}")]
     Other(String),
 }
 
 impl ProbeFailure {
-    /// The bounded label of `gslb_check_failures_total{reason=…}`.
+    /// Whether this is a local error: the one test of the rule "a local problem is never the
+    /// endpoint's", read by the tracker (no move) and the metrics (counted apart).
+    pub fn is_local(&self) -> bool {
+        matches!(self, ProbeFailure::Local(_))
+    }
+
+    /// The bounded label of `gslb_check_failures_total{reason=…}` (and `local` for local
+    /// errors, which that metric does not count: see `is_local`).
     pub fn class(&self) -> &'static str {
         match self {
             ProbeFailure::Refused => "refused",
@@ -177,10 +190,31 @@ impl ProbeFailure {
             ProbeFailure::BodyMismatch { .. }
             | ProbeFailure::MissingHeader { .. }
             | ProbeFailure::BadLoad { .. } => "content",
-            ProbeFailure::Local { .. } => "local",
+            ProbeFailure::Local(_) => "local",
             ProbeFailure::Reset | ProbeFailure::Other(_) => "other",
         }
     }
+}
+
+/// Why a probe could not run here: a problem of this machine or of the prober, raised before a
+/// packet left for the endpoint, so it says nothing of the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocalError {
+    /// The OS refused before anything was sent: EMFILE or ENFILE (no file descriptors), ENOMEM,
+    /// ENOBUFS (no memory or buffers), EADDRNOTAVAIL (no local port or address), or
+    /// ENETUNREACH when this machine has no route to the address. Holds the OS error number.
+    #[error("{}", std::io::Error::from_raw_os_error(*errno))]
+    Os {
+        /// The raw OS error.
+        errno: i32,
+    },
+    /// No in-flight slot came free within `waited` (more probes were due than the prober
+    /// runs at once): the probe was skipped.
+    #[error("no probe slot free within {}ms (prober overloaded)", waited.as_millis())]
+    NoSlot {
+        /// How long it waited.
+        waited: std::time::Duration,
+    },
 }
 
 #[cfg(test)]
@@ -233,12 +267,22 @@ mod tests {
         for (f, text, class) in cases {
             assert_eq!(f.to_string(), text);
             assert_eq!(f.class(), class, "{f}");
+            assert!(!f.is_local(), "{f} is the endpoint's failure");
         }
-        let emfile = ProbeFailure::Local {
+        let emfile = ProbeFailure::from(LocalError::Os {
             errno: libc::EMFILE,
-        };
+        });
         assert_eq!(emfile.class(), "local");
-        assert!(emfile.to_string().contains("os error"), "{emfile}");
+        assert!(emfile.is_local());
+        assert_eq!(emfile.to_string(), "Too many open files (os error 24)");
+        let busy = ProbeFailure::from(LocalError::NoSlot {
+            waited: Duration::from_secs(1),
+        });
+        assert!(busy.is_local());
+        assert_eq!(
+            busy.to_string(),
+            "no probe slot free within 1000ms (prober overloaded)"
+        );
     }
 
     #[test]

@@ -153,7 +153,7 @@ pub(crate) fn render(control: &Control) -> String {
         &mut out,
         "gslb_check_failures_total",
         "counter",
-        "Failed health checks by reason (refused, timeout, status, tls, content, local, other).",
+        "Failed health checks by reason (refused, timeout, status, tls, content, other); probes that could not run here are in gslb_probe_errors_total.",
     );
     for ((check, target), s) in &stats {
         for (reason, v) in &s.failures {
@@ -164,6 +164,18 @@ pub(crate) fn render(control: &Control) -> String {
             );
         }
     }
+
+    head(
+        &mut out,
+        "gslb_probe_errors_total",
+        "counter",
+        "Probes that could not run because of this machine (kind=local: no file descriptors, memory, buffers, local port or route, no in-flight slot); they never move an endpoint toward down.",
+    );
+    let _ = writeln!(
+        out,
+        "gslb_probe_errors_total{{kind=\"local\"}} {}",
+        control.metrics.probe_errors_local()
+    );
 
     single(
         &mut out,

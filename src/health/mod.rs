@@ -11,6 +11,7 @@
 //! and the handle others use to drain, undrain and reload. Must not: let a query wait on a probe.
 
 pub mod drain;
+mod local;
 pub mod probe;
 mod prober;
 mod publisher;
@@ -138,7 +139,9 @@ pub struct HealthHandle {
 }
 
 /// Probes every target in `keys` once, concurrently, and returns the trackers it leaves: the
-/// startup round, bounded by the longest timeout while there are fewer than MAX_IN_FLIGHT.
+/// startup round, bounded by the longest timeout while there are fewer than MAX_IN_FLIGHT. A
+/// target whose probe could not run (a local error) is left unknown, read as up, for its next
+/// probe to decide; the round warns of such errors once per check.
 async fn first_round(keys: &[TargetKey], metrics: &Metrics, source: &Source) -> Vec<Tracker> {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut set = tokio::task::JoinSet::new();
@@ -153,11 +156,15 @@ async fn first_round(keys: &[TargetKey], metrics: &Metrics, source: &Source) -> 
         });
     }
     let mut trackers = vec![Tracker::default(); keys.len()];
+    let mut local = local::LocalLog::default();
     while let Some(joined) = set.join_next().await {
+        // A probe task that panicked reports nothing: its target stays unknown (read as up).
         let Ok((i, r)) = joined else { continue };
         let key = &keys[i];
         metrics.probe(&key.check.name, key.socket(), &r);
-        if let Err(reason) = &r.outcome {
+        if r.is_local() {
+            local.note(key, &r);
+        } else if let Err(reason) = &r.outcome {
             tracing::warn!(probe = %key.socket(), check = %key.check.name, reason = %reason, "endpoint starts down");
         }
         trackers[i].observe(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 use crate::config::{Check, CheckKind, HttpCheck};
-use crate::state::{ProbeFailure, ProbePass, ProbeResult};
+use crate::state::{LocalError, ProbeFailure, ProbePass, ProbeResult};
 
 /// How much of a body is read looking for `expect_body`.
 const BODY_MAX: usize = 64 * 1024;
@@ -73,26 +73,47 @@ pub struct Probe {
     request: Request,
 }
 
-/// OS errors that are a shortage of this machine, not a fault of the endpoint.
-fn is_local(errno: i32) -> bool {
-    [
-        libc::EMFILE,
-        libc::ENFILE,
-        libc::ENOBUFS,
-        libc::ENOMEM,
-        libc::EADDRNOTAVAIL,
-    ]
-    .contains(&errno)
+/// OS errors that are always a shortage of this machine, raised before a packet leaves:
+/// creating the socket (EMFILE, ENFILE, ENOMEM, ENOBUFS) or finding it a local port or address
+/// (EADDRNOTAVAIL). They say nothing of the endpoint.
+const LOCAL_ERRNOS: [i32; 5] = [
+    libc::EMFILE,
+    libc::ENFILE,
+    libc::ENOMEM,
+    libc::ENOBUFS,
+    libc::EADDRNOTAVAIL,
+];
+
+/// Whether this machine has no route to `ip`: a UDP socket's `connect()` looks the route up
+/// and sends nothing. Asked only when a probe saw ENETUNREACH, which is either that (no local
+/// route: a local problem) or a router's ICMP "network unreachable" for a connect in flight (the
+/// endpoint is unreachable: its failure). When even that socket cannot be made, the machine is
+/// short of something and the probe could not tell: local.
+fn no_local_route(ip: IpAddr) -> bool {
+    let any = match ip {
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    };
+    match std::net::UdpSocket::bind(SocketAddr::new(any, 0)) {
+        // The discard port: nothing is sent, only the route is looked up.
+        Ok(s) => s.connect(SocketAddr::new(ip, 9)).is_err(),
+        Err(_) => true,
+    }
 }
 
 /// The failure an I/O error is. An I/O error wrapping another (hyper-rustls wraps tokio-rustls's)
-/// is the one it wraps.
-fn io_failure(mut e: &std::io::Error) -> ProbeFailure {
+/// is the one it wraps. `no_route` answers, for ENETUNREACH only, whether this machine lacks a
+/// route to the endpoint (`no_local_route`).
+fn io_failure(mut e: &std::io::Error, no_route: &dyn Fn() -> bool) -> ProbeFailure {
     while let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<std::io::Error>()) {
         e = inner;
     }
-    if let Some(errno) = e.raw_os_error().filter(|n| is_local(*n)) {
-        return ProbeFailure::Local { errno };
+    match e.raw_os_error() {
+        Some(errno) if LOCAL_ERRNOS.contains(&errno) => return LocalError::Os { errno }.into(),
+        Some(errno) if errno == libc::ENETUNREACH && no_route() => {
+            return LocalError::Os { errno }.into();
+        }
+        _ => {}
     }
     match e.kind() {
         std::io::ErrorKind::ConnectionRefused => ProbeFailure::Refused,
@@ -106,27 +127,50 @@ fn io_failure(mut e: &std::io::Error) -> ProbeFailure {
     }
 }
 
-/// The failure a reqwest error is, from its innermost cause; `timeout` is the check's.
-fn http_failure(e: &reqwest::Error, timeout: Duration) -> ProbeFailure {
-    if e.is_timeout() {
-        return ProbeFailure::Timeout {
-            after: Some(timeout),
-        };
-    }
-    let mut cur: &(dyn std::error::Error + 'static) = e;
+/// The failure an error chain is (a reqwest error's causes: hyper-util's `ConnectError` holding
+/// the I/O error of `socket()` or `connect()`, rustls errors, ...): the first TLS error, else
+/// the first I/O error that carries an OS error number, else the innermost I/O error, else the
+/// innermost message. Every link is looked at, since an `io::Error` wrapping another error
+/// hides that error from `source()`.
+fn chain_failure(
+    e: &(dyn std::error::Error + 'static),
+    no_route: &dyn Fn() -> bool,
+) -> ProbeFailure {
+    let mut io: Option<&std::io::Error> = None;
+    let mut cur = e;
     loop {
         if let Some(tls) = cur.downcast_ref::<rustls::Error>() {
             return ProbeFailure::Tls(tls.to_string());
+        }
+        if let Some(i) = cur.downcast_ref::<std::io::Error>() {
+            let os = |x: &std::io::Error| x.raw_os_error().is_some();
+            if !io.is_some_and(os) {
+                io = Some(i);
+            }
         }
         match cur.source() {
             Some(next) => cur = next,
             None => break,
         }
     }
-    match cur.downcast_ref::<std::io::Error>() {
-        Some(io) => io_failure(io),
+    match io {
+        Some(io) => io_failure(io, no_route),
         None => ProbeFailure::Other(cur.to_string()),
     }
+}
+
+/// The failure a reqwest error is, from its causes; `timeout` is the check's.
+fn http_failure(
+    e: &reqwest::Error,
+    timeout: Duration,
+    no_route: &dyn Fn() -> bool,
+) -> ProbeFailure {
+    if e.is_timeout() {
+        return ProbeFailure::Timeout {
+            after: Some(timeout),
+        };
+    }
+    chain_failure(e, no_route)
 }
 
 /// Builds the HTTP client a check uses: no pooling, no proxies, no redirects.
@@ -230,16 +274,18 @@ impl Probe {
     }
 
     async fn attempt(&self) -> Result<ProbePass, ProbeFailure> {
+        let ip = self.socket.ip();
+        let no_route = move || no_local_route(ip);
         let (client, url, spec) = match &self.request {
             Request::Connect => {
                 return match TcpStream::connect(self.socket).await {
                     Ok(_) => Ok(ProbePass::Connected),
-                    Err(e) => Err(io_failure(&e)),
+                    Err(e) => Err(io_failure(&e, &no_route)),
                 };
             }
             Request::Get { client, url, spec } => (client, url, spec),
         };
-        let failure = |e: reqwest::Error| http_failure(&e, self.timeout);
+        let failure = |e: reqwest::Error| http_failure(&e, self.timeout, &no_route);
         let mut resp = client.get(url).send().await.map_err(failure)?;
         let code = resp.status().as_u16();
         if !spec.expect_status.contains(&code) {
@@ -295,41 +341,156 @@ fn find(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Error, ErrorKind};
+
+    /// A `no_route` that must not be asked: only ENETUNREACH needs the routing table.
+    fn unasked() -> bool {
+        panic!("the routing table was consulted for an error that does not need it")
+    }
+
+    fn local(errno: i32) -> ProbeFailure {
+        LocalError::Os { errno }.into()
+    }
 
     #[test]
     fn io_errors_become_their_failures() {
-        use std::io::{Error, ErrorKind};
         assert_eq!(
-            io_failure(&Error::from(ErrorKind::ConnectionRefused)),
+            io_failure(&Error::from(ErrorKind::ConnectionRefused), &unasked),
             ProbeFailure::Refused
         );
         assert_eq!(
-            io_failure(&Error::from(ErrorKind::ConnectionReset)),
+            io_failure(&Error::from(ErrorKind::ConnectionReset), &unasked),
             ProbeFailure::Reset
         );
         assert_eq!(
-            io_failure(&Error::from(ErrorKind::TimedOut)),
+            io_failure(&Error::from(ErrorKind::TimedOut), &unasked),
             ProbeFailure::Timeout { after: None }
         );
-        for errno in [libc::EMFILE, libc::ENOBUFS, libc::EADDRNOTAVAIL] {
-            assert_eq!(
-                io_failure(&Error::from_raw_os_error(errno)),
-                ProbeFailure::Local { errno }
-            );
-        }
         let tls = Error::new(
             ErrorKind::InvalidData,
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
         );
-        assert_eq!(io_failure(&tls).class(), "tls");
+        assert_eq!(io_failure(&tls, &unasked).class(), "tls");
         let wrapped = Error::other(tls);
         assert_eq!(
-            io_failure(&wrapped),
+            io_failure(&wrapped, &unasked),
             ProbeFailure::Tls("invalid peer certificate: UnknownIssuer".into())
         );
         assert_eq!(
-            io_failure(&Error::other("odd")),
+            io_failure(&Error::other("odd"), &unasked),
             ProbeFailure::Other("odd".into())
         );
+    }
+
+    /// Each errno, as `socket()` or `connect()` return it: local ones never count against the
+    /// endpoint, the endpoint's own stay its failures.
+    #[test]
+    fn each_errno_is_classified_local_or_the_endpoints() {
+        for errno in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOMEM,
+            libc::ENOBUFS,
+            libc::EADDRNOTAVAIL,
+        ] {
+            let f = io_failure(&Error::from_raw_os_error(errno), &unasked);
+            assert_eq!(f, local(errno), "errno {errno}");
+            assert!(f.is_local() && f.class() == "local", "errno {errno}: {f}");
+        }
+        // ENETUNREACH: local only when this machine has no route to the endpoint; with a route
+        // it is a router's answer about the endpoint's network.
+        let net = Error::from_raw_os_error(libc::ENETUNREACH);
+        assert_eq!(io_failure(&net, &|| true), local(libc::ENETUNREACH));
+        let routed = io_failure(&net, &|| false);
+        assert!(!routed.is_local(), "{routed}");
+        assert_eq!(routed.class(), "other");
+        // The endpoint's failures, whatever the routing table says.
+        let endpoint = [
+            (libc::EHOSTUNREACH, "other"),
+            (libc::ECONNREFUSED, "refused"),
+            (libc::ECONNRESET, "other"),
+            (libc::ETIMEDOUT, "timeout"),
+            (libc::EPIPE, "other"),
+        ];
+        for (errno, class) in endpoint {
+            let f = io_failure(&Error::from_raw_os_error(errno), &|| true);
+            assert!(!f.is_local(), "errno {errno}: {f}");
+            assert_eq!(f.class(), class, "errno {errno}: {f}");
+        }
+    }
+
+    /// hyper-util's connect error, as reqwest nests it: a message and the I/O error as source.
+    #[derive(Debug)]
+    struct ConnectError(&'static str, Box<dyn std::error::Error + Send + Sync>);
+
+    impl std::fmt::Display for ConnectError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for ConnectError {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.1)
+        }
+    }
+
+    #[test]
+    fn wrapped_io_errors_are_found_in_the_chain() {
+        // reqwest → hyper-util → ConnectError("tcp open error") → EMFILE from socket().
+        let open = ConnectError(
+            "tcp open error",
+            Box::new(Error::from_raw_os_error(libc::EMFILE)),
+        );
+        let outer = ConnectError("client error (Connect)", Box::new(open));
+        assert_eq!(chain_failure(&outer, &unasked), local(libc::EMFILE));
+        // Behind an io::Error that wraps the connect error (its source() skips a link).
+        let boxed = Error::other(ConnectError(
+            "tcp open error",
+            Box::new(Error::from_raw_os_error(libc::ENFILE)),
+        ));
+        let outer = ConnectError("client error (Connect)", Box::new(boxed));
+        assert_eq!(chain_failure(&outer, &unasked), local(libc::ENFILE));
+        // A refused connect stays the endpoint's.
+        let refused = ConnectError(
+            "tcp connect error",
+            Box::new(Error::from_raw_os_error(libc::ECONNREFUSED)),
+        );
+        assert_eq!(chain_failure(&refused, &unasked), ProbeFailure::Refused);
+        // No I/O error at all: the innermost message.
+        let plain = ConnectError("outer", Box::new(Error::other("inner")));
+        assert_eq!(
+            chain_failure(&plain, &unasked),
+            ProbeFailure::Other("inner".into())
+        );
+    }
+
+    #[test]
+    fn loopback_has_a_local_route() {
+        assert!(!no_local_route("127.0.0.1".parse().unwrap()));
+    }
+
+    /// A real probe: a closed port on loopback is refused, the endpoint's failure.
+    #[tokio::test]
+    async fn a_refused_tcp_probe_is_the_endpoints_failure() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let check = Check {
+            name: "tcp".into(),
+            port,
+            address: None,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_millis(500),
+            rise: 2,
+            fall: 2,
+            kind: CheckKind::Tcp,
+        };
+        let r = Probe::new(&check, "127.0.0.1".parse().unwrap(), None, None)
+            .unwrap()
+            .run()
+            .await;
+        assert_eq!(r.outcome, Err(ProbeFailure::Refused));
+        assert!(!r.is_local());
     }
 }

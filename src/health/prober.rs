@@ -1,7 +1,9 @@
 //! Probe tasks: one per target, each probing on its check's interval, spread over the interval
 //! by a stable per-target offset so a thousand endpoints of one check do not fire together.
 //!
-//! Owns: timing and the in-flight cap. Must not: interpret results (the publisher's tracker does).
+//! Owns: timing and the in-flight cap: a probe that finds no free slot before its next one is
+//! due is skipped and reported as a local error (`LocalError::NoSlot`), the prober's overload,
+//! not the endpoint's failure. Must not: interpret results (the publisher's tracker does).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use super::probe::{Probe, http_client, load_ca};
 use super::{Msg, TargetKey};
 use crate::config::Check;
 use crate::policy::{addr_bytes, stable_hash};
-use crate::state::{ProbeFailure, ProbeResult};
+use crate::state::{LocalError, ProbeFailure, ProbeResult};
 
 /// What the targets of one check share: its HTTP client and CA, or why they cannot be built.
 #[derive(Default)]
@@ -168,15 +170,25 @@ pub(super) fn spawn(
                     _ = cancel.cancelled() => return,
                     _ = tokio::time::sleep_until(next) => {}
                 }
-                let result = {
-                    let _slot = tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        s = slots.acquire() => s,
-                    };
-                    tokio::select! {
+                // Wait for a slot until the next probe is due, no longer.
+                let asked = Instant::now();
+                let slot = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    s = tokio::time::timeout_at(next + interval, slots.acquire()) => s,
+                };
+                let result = match slot {
+                    Ok(Ok(_slot)) => tokio::select! {
                         _ = cancel.cancelled() => return,
                         r = probe.run() => r,
-                    }
+                    },
+                    // No slot in time (or the semaphore closed): the prober is overloaded.
+                    Ok(Err(_)) | Err(_) => ProbeResult {
+                        outcome: Err(LocalError::NoSlot {
+                            waited: asked.elapsed(),
+                        }
+                        .into()),
+                        latency: 0.0,
+                    },
                 };
                 let msg = Msg::Outcome {
                     epoch,
@@ -195,5 +207,71 @@ pub(super) fn spawn(
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CheckKind;
+    use crate::state::ProbePass;
+
+    /// With every in-flight slot taken, a due probe waits until the next one is due, then is
+    /// reported as a local error (no slot) instead of running late or failing the endpoint.
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_without_a_slot_is_a_local_error() {
+        let check = Arc::new(Check {
+            name: "web".into(),
+            port: 80,
+            address: None,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_millis(500),
+            rise: 2,
+            fall: 2,
+            kind: CheckKind::Tcp,
+        });
+        let key = TargetKey {
+            check,
+            addr: "192.0.2.1".parse().unwrap(),
+        };
+        let script: Script = Arc::new(|_, _| ProbeResult {
+            outcome: Ok(ProbePass::Connected),
+            latency: 0.0,
+        });
+        let (tx, mut rx) = mpsc::channel(16);
+        let (cancel, tasks) = (
+            CancellationToken::new(),
+            tokio_util::task::TaskTracker::new(),
+        );
+        let slots = Arc::new(Semaphore::new(1));
+        let held = slots.clone().try_acquire_owned().unwrap();
+        spawn(
+            std::slice::from_ref(&key),
+            1,
+            &tx,
+            &cancel,
+            &tasks,
+            &slots,
+            &Source::Scripted(script),
+        );
+        let Some(Msg::Outcome { result, .. }) = rx.recv().await else {
+            panic!("no outcome");
+        };
+        assert!(result.is_local(), "{result}");
+        // It waited one interval: from when it was due until the next one was.
+        assert_eq!(
+            result.outcome,
+            Err(LocalError::NoSlot {
+                waited: Duration::from_secs(1)
+            }
+            .into())
+        );
+        // A slot free again: the next probe runs.
+        drop(held);
+        let Some(Msg::Outcome { result, .. }) = rx.recv().await else {
+            panic!("no outcome");
+        };
+        assert!(result.is_ok(), "{result}");
+        cancel.cancel();
     }
 }

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::drain::{DrainStoreError, Drains};
+use super::local::LocalLog;
 use super::tracker::{Tracker, Verdict};
 use super::{DrainTarget, MAX_IN_FLIGHT, Msg, Plan, TargetKey, prober};
 use crate::metrics::Metrics;
@@ -72,6 +73,8 @@ pub(super) struct Publisher {
     published: Vec<Vec<EndpointState>>,
     probers: CancellationToken,
     slots: Arc<Semaphore>,
+    /// The rate-limited warnings of probes that could not run.
+    local: LocalLog,
 }
 
 impl Publisher {
@@ -97,6 +100,7 @@ impl Publisher {
             published: Vec::new(),
             probers,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            local: LocalLog::default(),
         }
     }
 
@@ -152,7 +156,11 @@ impl Publisher {
                 let Some(t) = self.trackers.get_mut(target) else {
                     return false;
                 };
-                tracing::debug!(probe = %key.socket(), check = %key.check.name, ok = result.is_ok(), reason = %result, "probe");
+                if result.is_local() {
+                    self.local.note(key, &result);
+                } else {
+                    tracing::debug!(probe = %key.socket(), check = %key.check.name, ok = result.is_ok(), reason = %result, "probe");
+                }
                 self.wiring
                     .metrics
                     .probe(&key.check.name, key.socket(), &result);

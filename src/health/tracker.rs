@@ -8,6 +8,12 @@
 //! down after `fall` consecutive failures and up after `rise` consecutive successes; a result
 //! that agrees with the current state resets the opposite streak, so a flapping target whose
 //! failures never reach `fall` in a row stays up.
+//!
+//! A local result (`ProbeResult::is_local`: the probe could not run here, out of descriptors or
+//! slots) is neither a pass nor a failure: it is kept as the last result, and nothing else
+//! moves: not the verdict, not `since`, not the streak (a run of failures interrupted by local
+//! results is still a run). A target whose first results are local stays `Unknown` (read as up)
+//! until a real result decides.
 
 use std::time::SystemTime;
 
@@ -58,7 +64,7 @@ impl Default for Tracker {
 
 impl Tracker {
     /// Feeds one result; returns the new verdict (`Up` or `Down`, never `Unknown`) when it
-    /// changed.
+    /// changed. A local result is recorded as the last one and changes nothing else.
     pub fn observe(
         &mut self,
         r: ProbeResult,
@@ -67,12 +73,16 @@ impl Tracker {
         fall: u32,
     ) -> Option<Verdict> {
         let ok = r.is_ok();
+        let local = r.is_local();
         let seen = if ok { Verdict::Up } else { Verdict::Down };
         if let Some(load) = r.load() {
             self.load = Some(load);
         }
         self.last = Some(r);
         self.last_at = Some(at);
+        if local {
+            return None;
+        }
         let changed = match self.verdict {
             Verdict::Unknown => true,
             current if current == seen => {
@@ -98,21 +108,26 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{ProbeFailure, ProbePass};
+    use crate::state::{LocalError, ProbeFailure, ProbePass};
 
-    fn r(ok: bool) -> ProbeResult {
+    /// A result by its symbol: '+' passed, '-' failed (refused), 'L' could not run (EMFILE).
+    fn r(c: char) -> ProbeResult {
         ProbeResult {
-            outcome: if ok {
-                Ok(ProbePass::Connected)
-            } else {
-                Err(ProbeFailure::Refused)
+            outcome: match c {
+                '+' => Ok(ProbePass::Connected),
+                '-' => Err(ProbeFailure::Refused),
+                'L' => Err(LocalError::Os {
+                    errno: libc::EMFILE,
+                }
+                .into()),
+                _ => panic!("no result {c:?}"),
             },
             latency: 0.0,
         }
     }
 
-    /// Truth table: (rise, fall, results in order as '+'/'-', verdicts after each, '.' = no
-    /// change, 'U' = became up, 'D' = became down).
+    /// Truth table: (rise, fall, results in order as '+' pass / '-' fail / 'L' local error,
+    /// verdicts after each, '.' = no change, 'U' = became up, 'D' = became down).
     #[test]
     fn rise_fall_truth_table() {
         let table = [
@@ -125,22 +140,60 @@ mod tests {
             (1, 3, "----+", "D...U"),
             (1, 3, "+---", "U..D"),
             (2, 2, "++-+--", "U....D"),
+            // Local results move nothing: an up target stays up however many come...
+            (2, 2, "+LLLLLL", "U......"),
+            (1, 1, "+LLLLLL", "U......"),
+            // ...a down one stays down...
+            (2, 2, "-LLLLLL", "D......"),
+            (1, 1, "-LLLL+", "D....U"),
+            // ...and a streak is neither counted nor reset by them: two failures in a row with
+            // local results between are two in a row; one failure and then local ones is one.
+            (2, 2, "+-L-", "U..D"),
+            (2, 2, "+-LLL-", "U....D"),
+            (2, 2, "+-LLL+-", "U......"),
+            (3, 3, "+-L-L+--", "U......."),
+            (2, 2, "-+L+", "D..U"),
+            (2, 2, "-+LL-+", "D....."),
+            // A first result that is local decides nothing: the next real one does.
+            (2, 2, "L", "."),
+            (2, 2, "LLL+", "...U"),
+            (2, 2, "LL-", "..D"),
+            (2, 2, "L-L-L+L+", ".D.....U"),
         ];
         for (rise, fall, input, want) in table {
             let mut t = Tracker::default();
             let got: String = input
                 .chars()
-                .map(
-                    |c| match t.observe(r(c == '+'), SystemTime::now(), rise, fall) {
-                        Some(Verdict::Up) => 'U',
-                        Some(Verdict::Down) => 'D',
-                        Some(Verdict::Unknown) => '?',
-                        None => '.',
-                    },
-                )
+                .map(|c| match t.observe(r(c), SystemTime::now(), rise, fall) {
+                    Some(Verdict::Up) => 'U',
+                    Some(Verdict::Down) => 'D',
+                    Some(Verdict::Unknown) => '?',
+                    None => '.',
+                })
                 .collect();
             assert_eq!(got, want, "rise={rise} fall={fall} input={input}");
         }
+    }
+
+    #[test]
+    fn a_local_result_is_shown_but_moves_nothing() {
+        let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(100);
+        let t1 = t0 + std::time::Duration::from_secs(1);
+        let mut t = Tracker::default();
+        assert_eq!(t.observe(r('+'), t0, 2, 1), Some(Verdict::Up));
+        let before = t.clone();
+        assert_eq!(t.observe(r('L'), t1, 2, 1), None);
+        assert_eq!(t.verdict, Verdict::Up);
+        assert_eq!(t.since, before.since);
+        assert_eq!(t.streak, before.streak);
+        assert_eq!(t.load, before.load);
+        // The last result is the local one, for the status page to show.
+        assert!(t.last.as_ref().is_some_and(ProbeResult::is_local));
+        assert_eq!(t.last_at, Some(t1));
+        // A first result that is local leaves the target unknown (read as up).
+        let mut fresh = Tracker::default();
+        assert_eq!(fresh.observe(r('L'), t0, 2, 2), None);
+        assert_eq!(fresh.verdict, Verdict::Unknown);
     }
 
     #[test]

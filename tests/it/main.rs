@@ -16,6 +16,7 @@ mod e2e_delegation;
 mod health;
 mod health_timing;
 mod health_tls;
+mod local_errors;
 mod rrl;
 mod status_page;
 mod udp_source;
