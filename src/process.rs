@@ -98,7 +98,8 @@ impl Visit for PlainVisitor<'_> {
 /// Raises the soft limit on open descriptors (RLIMIT_NOFILE) to the hard limit, and warns when
 /// even that is below `needed`. Every probe in flight holds a socket: under a soft limit of
 /// 1024 (a common default) a few thousand endpoints that hang until their timeout exhaust it,
-/// and the probes of healthy endpoints then fail with "Too many open files" and take them down.
+/// and probes then cannot run ("Too many open files"): health freezes at what it last knew
+/// (local errors move no endpoint) until descriptors are free again.
 pub fn raise_nofile_limit(needed: usize) {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -138,8 +139,9 @@ pub fn raise_nofile_limit(needed: usize) {
             limit = lim.rlim_cur,
             needed,
             "the open-file limit (RLIMIT_NOFILE) is below what probes in flight and TCP \
-             connections may take at once; probes failing with \"Too many open files\" would \
-             mark healthy endpoints down (raise the hard limit, e.g. LimitNOFILE= in systemd)"
+             connections may take at once; probes that cannot get a descriptor are not run and \
+             health stops following the endpoints (raise the hard limit, e.g. LimitNOFILE= in \
+             systemd)"
         );
     }
 }
