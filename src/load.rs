@@ -18,7 +18,7 @@ use crate::diag::Diagnostic;
 use crate::policy::BalancedName;
 use crate::policy::geoip::GeoIp;
 use crate::snapshot::{Served, StaleZone};
-use crate::wire::name::display;
+use crate::wire::name::{display, is_at_or_below};
 use crate::wire::rtype;
 use crate::zone::{self, ZoneSet};
 
@@ -75,7 +75,7 @@ fn build(
                 file: z.file.clone(),
             };
             if running.stale.contains(&s) {
-                dropped.push(s);
+                dropped.push((z.origin.clone(), s));
             } else {
                 zones.push(z.without_balances());
                 stale.push(s);
@@ -98,15 +98,28 @@ fn build(
         let here = |m: String| Diagnostic::new(&config.file, b.pos.line, b.pos.col, m);
         match zones.find_origin(&b.key) {
             None if !errors.is_empty() && zones.is_empty() => {}
-            None => errors.push(here(format!(
-                "balanced name {} is not inside any served zone (zones: {})",
-                b.name,
-                zones
+            None => {
+                let why = dropped
                     .iter()
-                    .map(|z| display(&z.origin))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+                    .find(|(origin, _)| is_at_or_below(&b.key, origin))
+                    .map(|(_, d)| {
+                        format!(
+                            "; zone {} is no longer served: its file {} is still missing",
+                            d.zone,
+                            d.file.display()
+                        )
+                    })
+                    .unwrap_or_default();
+                errors.push(here(format!(
+                    "balanced name {} is not inside any served zone (zones: {}){why}",
+                    b.name,
+                    zones
+                        .iter()
+                        .map(|z| display(&z.origin))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
             Some(origin) => {
                 let Some(zone) = zones.get_mut(&origin) else {
                     continue;
@@ -163,7 +176,7 @@ fn build(
             admin_token,
             stale,
         };
-        Ok((served, dropped))
+        Ok((served, dropped.into_iter().map(|(_, d)| d).collect()))
     } else {
         Err(errors)
     }
