@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use arc_swap::ArcSwap;
 
 use crate::diag::Diagnostic;
+use crate::dns::rrl::Limiter;
 use crate::health::HealthHandle;
 use crate::load;
 use crate::metrics::Metrics;
@@ -27,6 +28,8 @@ pub struct Control {
     pub state: Arc<ArcSwap<Snapshot>>,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// The response rate limiter the UDP workers share (and its counters).
+    pub limiter: Arc<Limiter>,
     /// Drains and reloads of endpoint health.
     pub health: HealthHandle,
     /// The configuration file, for reloads.
@@ -58,6 +61,7 @@ impl Control {
     pub fn new(
         state: Arc<ArcSwap<Snapshot>>,
         metrics: Arc<Metrics>,
+        limiter: Arc<Limiter>,
         health: HealthHandle,
         config_path: &Path,
         admin_token: Option<String>,
@@ -65,6 +69,7 @@ impl Control {
         Control {
             state,
             metrics,
+            limiter,
             health,
             config_path: config_path.to_path_buf(),
             reloads: ReloadStats {

@@ -10,39 +10,50 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::dns::handler::{Outcome, Transport};
 use crate::state::ProbeResult;
+use crate::wire::{Transport, rcode, rtype};
 
-/// Query types counted by name; everything else is "other".
+/// Query types counted by name; everything else is "other" (the 0 row).
 const QTYPES: [(u16, &str); 14] = [
-    (1, "A"),
-    (28, "AAAA"),
-    (2, "NS"),
-    (5, "CNAME"),
-    (6, "SOA"),
-    (12, "PTR"),
-    (15, "MX"),
-    (16, "TXT"),
-    (33, "SRV"),
-    (43, "DS"),
-    (65, "HTTPS"),
-    (257, "CAA"),
-    (255, "ANY"),
+    (rtype::A, "A"),
+    (rtype::AAAA, "AAAA"),
+    (rtype::NS, "NS"),
+    (rtype::CNAME, "CNAME"),
+    (rtype::SOA, "SOA"),
+    (rtype::PTR, "PTR"),
+    (rtype::MX, "MX"),
+    (rtype::TXT, "TXT"),
+    (rtype::SRV, "SRV"),
+    (rtype::DS, "DS"),
+    (rtype::HTTPS, "HTTPS"),
+    (rtype::CAA, "CAA"),
+    (rtype::ANY, "ANY"),
     (0, "other"),
 ];
-/// Response codes counted by name.
+/// Response codes counted by name; everything else is "other".
 const RCODES: [(u16, &str); 8] = [
-    (0, "NOERROR"),
-    (1, "FORMERR"),
-    (2, "SERVFAIL"),
-    (3, "NXDOMAIN"),
-    (4, "NOTIMP"),
-    (5, "REFUSED"),
-    (16, "BADVERS"),
+    (rcode::NOERROR, "NOERROR"),
+    (rcode::FORMERR, "FORMERR"),
+    (rcode::SERVFAIL, "SERVFAIL"),
+    (rcode::NXDOMAIN, "NXDOMAIN"),
+    (rcode::NOTIMP, "NOTIMP"),
+    (rcode::REFUSED, "REFUSED"),
+    (rcode::BADVERS, "BADVERS"),
     (u16::MAX, "other"),
 ];
 const QTYPE_COUNT: usize = QTYPES.len();
 const RCODE_COUNT: usize = RCODES.len();
+
+/// What the counters count of one answered query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answered {
+    /// QTYPE, when the question parsed.
+    pub qtype: Option<u16>,
+    /// The full RCODE sent.
+    pub rcode: u16,
+    /// Whether TC was set.
+    pub truncated: bool,
+}
 
 /// Queries counted by one worker between flushes, so a batch of answers costs a few shared
 /// atomic adds instead of one per query.
@@ -55,10 +66,10 @@ pub struct Tally {
 
 impl Tally {
     /// Counts one query; flushes into `m` when the tally is full.
-    pub fn add(&mut self, m: &Metrics, transport: Transport, o: &Outcome) {
-        let cell = (transport as usize * QTYPE_COUNT + qtype_index(o.qtype)) * RCODE_COUNT
-            + rcode_index(o.rcode);
-        if o.truncated {
+    pub fn add(&mut self, m: &Metrics, transport: Transport, answer: Answered) {
+        let cell = (transport as usize * QTYPE_COUNT + qtype_index(answer.qtype)) * RCODE_COUNT
+            + rcode_index(answer.rcode);
+        if answer.truncated {
             self.truncated[transport as usize] += 1;
         }
         if let Some(e) = self.cells[..self.len].iter_mut().find(|e| e.0 == cell) {
@@ -131,10 +142,11 @@ fn rcode_index(r: u16) -> usize {
 
 impl Metrics {
     /// Counts one answered query.
-    pub fn query(&self, transport: Transport, o: &Outcome) {
+    pub fn query(&self, transport: Transport, answer: Answered) {
         let t = transport as usize;
-        self.queries[t][qtype_index(o.qtype)][rcode_index(o.rcode)].fetch_add(1, Ordering::Relaxed);
-        if o.truncated {
+        self.queries[t][qtype_index(answer.qtype)][rcode_index(answer.rcode)]
+            .fetch_add(1, Ordering::Relaxed);
+        if answer.truncated {
             self.truncated[t].fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -153,6 +165,7 @@ impl Metrics {
                 self.truncated[t].fetch_add(*n, Ordering::Relaxed);
             }
         }
+
         *tally = Tally::default();
     }
 

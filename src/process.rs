@@ -13,8 +13,6 @@ use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::format::Writer;
 
-use crate::control::Control;
-
 /// Hands freed heap memory back to the system. glibc keeps freed pages mapped, so without this
 /// a server that loaded (or dropped) a large zone stays as big as it ever was.
 pub fn release_freed_memory() {
@@ -164,17 +162,23 @@ impl Signals {
         })
     }
 
-    /// Reloads on SIGHUP; returns on SIGTERM or SIGINT.
-    pub async fn wait(mut self, control: &Control) {
-        loop {
-            tokio::select! {
-                _ = self.term.recv() => return,
-                _ = self.int.recv() => return,
-                // Control::reload logs the outcome and every error itself.
-                _ = self.hup.recv() => { let _ = control.reload().await; }
-            }
+    /// The next signal: SIGHUP asks for a reload, SIGTERM and SIGINT for a stop.
+    pub async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.term.recv() => Signal::Stop,
+            _ = self.int.recv() => Signal::Stop,
+            _ = self.hup.recv() => Signal::Reload,
         }
     }
+}
+
+/// What a signal asks of the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGHUP: reload the configuration and zones.
+    Reload,
+    /// SIGTERM or SIGINT: stop gracefully.
+    Stop,
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::control::Control;
+use crate::dns::rrl::Limiter;
 use crate::dns::tcp::{self, TcpLimits};
 use crate::dns::udp;
 use crate::health;
@@ -142,9 +143,13 @@ impl Server {
         let (state, health) = health::start(served, metrics.clone(), cancel.clone(), &tracker)
             .await
             .map_err(io::Error::other)?;
+        // One rate-limiting table for every UDP worker: a client whose packets the kernel spreads
+        // over several sockets still has one bucket per answer.
+        let limiter = Arc::new(Limiter::default());
         let control = Arc::new(Control::new(
             state.clone(),
             metrics.clone(),
+            limiter.clone(),
             health,
             config_path,
             token,
@@ -157,6 +162,7 @@ impl Server {
                 s,
                 state.clone(),
                 metrics.clone(),
+                limiter.clone(),
                 cancel.clone(),
             )?);
         }
@@ -251,7 +257,7 @@ pub fn serve(config: &Path) -> Result<(), ServeError> {
         .build()?;
     rt.block_on(async move {
         // Signals first: a SIGHUP or SIGTERM during startup must not kill the process.
-        let signals = process::Signals::new()?;
+        let mut signals = process::Signals::new()?;
         let cfg = &served.config.server;
         let bound =
             Bound::bind(&cfg.listen, cfg.threads)?.with_admin(served.config.admin.listen)?;
@@ -265,7 +271,10 @@ pub fn serve(config: &Path) -> Result<(), ServeError> {
         // The snapshot holds what is served from now on; kept here, the first zones would stay
         // in memory beside every reloaded copy until the process ends.
         drop(served);
-        signals.wait(&server.control).await;
+        while signals.next().await == process::Signal::Reload {
+            // Control::reload logs the outcome and every error itself.
+            let _ = server.control.reload().await;
+        }
         tracing::info!("shutting down");
         server.shutdown().await;
         tracing::info!("stopped");

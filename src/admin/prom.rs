@@ -7,6 +7,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use crate::control::Control;
+use crate::dns::rrl::{Action, ResponseClass};
 use crate::metrics::LATENCY_BUCKETS;
 use crate::state::EndpointState;
 
@@ -30,6 +31,23 @@ fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
 pub(crate) fn render(control: &Control) -> String {
     let mut out = String::with_capacity(8192);
     control.metrics.render(&mut out);
+    head(
+        &mut out,
+        "gslb_rrl_responses_total",
+        "counter",
+        "UDP answers response rate limiting counted, by what it did (sent in full, slipped as TC=1 or BADCOOKIE, dropped) and response class; with log_only, what it would have done.",
+    );
+    for action in Action::ALL {
+        for class in ResponseClass::ALL {
+            let _ = writeln!(
+                out,
+                "gslb_rrl_responses_total{{action=\"{}\",class=\"{}\"}} {}",
+                action.as_str(),
+                class.as_str(),
+                control.limiter.count(action, class)
+            );
+        }
+    }
     let snap = control.state.load_full();
     let served = &snap.served;
 

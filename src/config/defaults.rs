@@ -26,6 +26,10 @@ pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const TCP_CONNECTIONS_MAX: usize = 1024;
 /// `[[balance]] ttl`: short, so a failover reaches clients within half a minute.
 pub const TTL: u32 = 30;
+/// Most addresses one answer carries (the config's `answers` is capped to this).
+pub const MAX_ANSWERS: usize = 64;
+/// Most endpoints one balanced name may list.
+pub const MAX_ENDPOINTS: usize = 1024;
 /// `[[balance]] answers`: one address per answer.
 pub const ANSWERS: usize = 1;
 /// An endpoint's `weight`.
@@ -57,6 +61,8 @@ pub const ADMIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// referral, error): BIND's and Knot's order of magnitude. A resolver asks for one name and
 /// type a few times a second at most (it caches for the TTL); a flood asks thousands of times.
 pub const RRL_RATES: [u32; 5] = [100, 20, 50, 50, 10];
+/// The highest `[rrl]` rate (and debt) a bucket holds: 24 signed bits.
+pub const RRL_MAX_RATE: u32 = (1 << 23) - 1;
 /// `[rrl] slip`: every second limited answer goes out truncated, so a real client behind a
 /// spoofed address retries over TCP, while the reflected bytes are halved and no larger than
 /// the query.

@@ -303,12 +303,12 @@ fn text_record(cx: &mut Ctx<'_>, v: Spanned<String>, key: &str) -> String {
 /// `[rrl]`: rates, slip, window and client blocks within the ranges the limiter holds.
 fn rrl(cx: &mut Ctx<'_>, r: raw::RawRrl) -> Rrl {
     let mut rate = |v: Option<Spanned<u32>>, key: &str, default: u32| match v {
-        Some(n) if i64::from(*n.get_ref()) > crate::dns::rrl::MAX_BALANCE => {
+        Some(n) if *n.get_ref() > defaults::RRL_MAX_RATE => {
             cx.err(
                 &n,
                 format!(
                     "{key} must be at most {} (0 leaves the class unlimited)",
-                    crate::dns::rrl::MAX_BALANCE
+                    defaults::RRL_MAX_RATE
                 ),
             );
             default
@@ -610,12 +610,12 @@ fn endpoints(
     datacenters: &[Datacenter],
 ) -> Vec<Endpoint> {
     let policy = *b.policy.get_ref();
-    if b.endpoints.get_ref().len() > crate::policy::MAX_ENDPOINTS {
+    if b.endpoints.get_ref().len() > defaults::MAX_ENDPOINTS {
         cx.err(
             &b.endpoints,
             format!(
                 "{display}: at most {} endpoints per balanced name",
-                crate::policy::MAX_ENDPOINTS
+                defaults::MAX_ENDPOINTS
             ),
         );
     }

@@ -7,40 +7,65 @@
 
 use std::net::IpAddr;
 
-use super::lookup::resolve;
+use super::lookup::{Resolved, resolve};
+use super::rrl::{self, ResponseClass};
+use crate::metrics::Answered;
 use crate::snapshot::Snapshot;
+pub use crate::wire::Transport;
 use crate::wire::{
     self, MIN_UDP_PAYLOAD, OptOut, ParseError, ResponseWriter, parse_query, rcode, rtype,
 };
 
-/// How the query arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// UDP: answers are limited by the client's EDNS payload size (or 512).
-    Udp,
-    /// TCP: answers up to 65535 octets.
-    Tcp,
-}
-
-impl Transport {
-    /// Lower-case name, for logs and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-        }
-    }
-}
-
-/// What happened to one query, for metrics.
+/// What happened to one query, for metrics and rate limiting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    /// QTYPE, when the question parsed.
-    pub qtype: Option<u16>,
-    /// The full RCODE sent.
-    pub rcode: u16,
-    /// Whether TC was set.
-    pub truncated: bool,
+    /// What the query counters count.
+    pub answered: Answered,
+    /// The rate-limiting bucket of a UDP answer, unless the client is exempt (or RRL is off).
+    pub rrl: Option<RrlSubject>,
+    /// Where the question ends and how long the OPT record is: what a slipped answer keeps.
+    pub keep: (u16, u16),
+}
+
+/// An answer as response rate limiting counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RrlSubject {
+    /// Its class.
+    pub class: ResponseClass,
+    /// Its bucket key.
+    pub key: u64,
+    /// The client block (for the log line of a newly limited block).
+    pub block: IpAddr,
+}
+
+/// The rate-limiting subject of an answer to `peer`, or None when it is not limited: TCP, RRL
+/// off, or an exempt client.
+fn rrl_subject(
+    snap: &Snapshot,
+    transport: Transport,
+    peer: IpAddr,
+    class: ResponseClass,
+    name: &[u8],
+    qtype: u16,
+    tailored_to: Option<(IpAddr, u8)>,
+) -> Option<RrlSubject> {
+    let cfg = &snap.served.config.rrl;
+    if transport == Transport::Tcp || !cfg.enabled || cfg.rates[class as usize] == 0 {
+        return None;
+    }
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    if cfg.exempt.iter().any(|n| n.contains(&peer)) {
+        return None;
+    }
+    let block = rrl::block(peer, cfg.ipv4_prefix, cfg.ipv6_prefix);
+    Some(RrlSubject {
+        class,
+        key: rrl::key(block, class, name, qtype, tailored_to),
+        block,
+    })
 }
 
 fn opt_for(edns: &wire::Edns, snap: &Snapshot, ext_rcode: u8) -> OptOut {
@@ -85,11 +110,16 @@ pub fn handle(
             }
             w.set_rcode(rc);
             let truncated = w.truncated();
+            let keep = (w.question_end() as u16, w.opt_len() as u16);
             w.finish();
             return Some(Outcome {
-                qtype: None,
-                rcode: rc,
-                truncated,
+                answered: Answered {
+                    qtype: None,
+                    rcode: rc,
+                    truncated,
+                },
+                rrl: rrl_subject(snap, transport, peer, ResponseClass::Error, &[], 0, None),
+                keep,
             });
         }
     };
@@ -98,15 +128,21 @@ pub fn handle(
         Transport::Tcp => u16::MAX as usize,
     };
     let mut w = ResponseWriter::new(out, packet, Some(q.question_end), q.qname.as_bytes(), limit);
-    let done = |w: ResponseWriter<'_>, rc: u16| {
+    let done = |w: ResponseWriter<'_>, rc: u16, rrl: Option<RrlSubject>| {
         let truncated = w.truncated();
+        let keep = (w.question_end() as u16, w.opt_len() as u16);
         w.finish();
         Some(Outcome {
-            qtype: Some(q.qtype),
-            rcode: rc,
-            truncated,
+            answered: Answered {
+                qtype: Some(q.qtype),
+                rcode: rc,
+                truncated,
+            },
+            rrl,
+            keep,
         })
     };
+    let error = || rrl_subject(snap, transport, peer, ResponseClass::Error, &[], 0, None);
     if let Some(e) = &q.edns {
         if e.version > 0 {
             // RFC 6891 §6.1.3: BADVERS, with our highest version (0) in the OPT.
@@ -114,7 +150,7 @@ pub fn handle(
             opt.ecs = None;
             w.set_opt(opt);
             w.set_rcode(rcode::BADVERS);
-            return done(w, rcode::BADVERS);
+            return done(w, rcode::BADVERS, error());
         }
         w.set_opt(opt_for(e, snap, 0));
     }
@@ -132,11 +168,11 @@ pub fn handle(
     };
     if let Some(rc) = early {
         w.set_rcode(rc);
-        return done(w, rc);
+        return done(w, rc, error());
     }
     let Some(zone) = snap.served.zones.find(q.qname.as_bytes()) else {
         w.set_rcode(rcode::REFUSED);
-        return done(w, rcode::REFUSED);
+        return done(w, rcode::REFUSED, error());
     };
     let client = crate::policy::Client::new(peer, q.edns.as_ref().and_then(|e| e.ecs));
     let mut scope = 0u8;
@@ -145,12 +181,30 @@ pub fn handle(
         scope = scope.max(s);
         n
     };
-    resolve(zone, q.qname.as_bytes(), q.qtype, &mut w, &mut balancer);
+    let resolved = resolve(zone, q.qname.as_bytes(), q.qtype, &mut w, &mut balancer);
+    let mut tailored_to = None;
     if let Some(e) = &q.edns
-        && e.ecs.is_some()
+        && let Some(ecs) = e.ecs
     {
         w.set_ecs_scope(scope);
+        if scope > 0 {
+            tailored_to = Some((crate::policy::subnet::mask(ecs.addr, scope), scope));
+        }
     }
+    let name: &[u8] = match resolved {
+        Resolved::Answer | Resolved::NoData => q.qname.as_bytes(),
+        Resolved::NxDomain => &zone.origin,
+        Resolved::Referral(cut) => cut,
+    };
+    let subject = rrl_subject(
+        snap,
+        transport,
+        peer,
+        resolved.class(),
+        name,
+        q.qtype,
+        tailored_to,
+    );
     let rc = w.rcode();
-    done(w, rc)
+    done(w, rc, subject)
 }

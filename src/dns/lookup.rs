@@ -5,6 +5,7 @@
 //! SOA at min(TTL, MINIMUM) (RFC 2308), minimal ANY (RFC 8482), and handing balanced names to
 //! the balancer. Must not: block, allocate per query, or know how balanced answers are chosen.
 
+use super::rrl::ResponseClass;
 use crate::wire::name::{NameBuf, is_at_or_below};
 use crate::wire::{ResponseWriter, Section, rcode, rtype};
 use crate::zone::find::{Found, find};
@@ -60,14 +61,41 @@ fn additional(zone: &Zone, w: &mut ResponseWriter<'_>, target: &[u8], cut: Optio
     }
 }
 
-/// Answers `qname`/`qtype` from `zone` into `w`, setting AA and RCODE.
-pub fn resolve(
-    zone: &Zone,
-    qname: &[u8],
+/// What the lookup found, for response rate limiting: it classifies answers by outcome, not
+/// by RCODE, and keys each class by a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolved<'a> {
+    /// Records answered (also a CNAME chain, however it ends but NXDOMAIN).
+    Answer,
+    /// The name exists without data of the type.
+    NoData,
+    /// The name does not exist.
+    NxDomain,
+    /// A referral; the delegation's name (the zone's origin when the cut was reached through a
+    /// CNAME, whose target is not kept).
+    Referral(&'a [u8]),
+}
+
+impl Resolved<'_> {
+    /// The rate-limiting class of this outcome.
+    pub fn class(self) -> ResponseClass {
+        match self {
+            Resolved::Answer => ResponseClass::Answer,
+            Resolved::NoData => ResponseClass::NoData,
+            Resolved::NxDomain => ResponseClass::NxDomain,
+            Resolved::Referral(_) => ResponseClass::Referral,
+        }
+    }
+}
+
+/// Answers `qname`/`qtype` from `zone` into `w`, setting AA and RCODE; says what it found.
+pub fn resolve<'a>(
+    zone: &'a Zone,
+    qname: &'a [u8],
     qtype: u16,
     w: &mut ResponseWriter<'_>,
     balancer: &mut Balancer<'_>,
-) {
+) -> Resolved<'a> {
     w.set_aa(true);
     w.set_rcode(rcode::NOERROR);
     // The query name is already lower-cased wire form; a lower-cased copy (on the stack) is made
@@ -81,18 +109,25 @@ pub fn resolve(
     for hop in 0..MAX_CHAIN {
         let owner = target_key.as_ref().map_or(qname, NameBuf::as_bytes);
         let node = match find(zone, owner, qtype) {
-            Found::NxDomain => return negative(zone, w, rcode::NXDOMAIN),
+            Found::NxDomain => {
+                negative(zone, w, rcode::NXDOMAIN);
+                return Resolved::NxDomain;
+            }
             Found::Cut(cut, node) => {
-                if hop == 0 {
+                // At the first hop the cut is a suffix of the query name.
+                let delegation = if hop == 0 {
                     w.set_aa(false);
-                }
+                    &qname[qname.len() - cut.len()..]
+                } else {
+                    &zone.origin[..]
+                };
                 if let Some(ns) = node.get(rtype::NS) {
                     write_set(w, Section::Authority, cut, ns);
                     for t in ns.targets.iter() {
                         additional(zone, w, t, Some(cut));
                     }
                 }
-                return;
+                return Resolved::Referral(delegation);
             }
             Found::Node(node) => node,
         };
@@ -103,13 +138,13 @@ pub fn resolve(
             && let Some(cname) = node.get(rtype::CNAME)
         {
             if !write_set(w, Section::Answer, owner, cname) {
-                return;
+                return Resolved::Answer;
             }
             let Some(rdata) = cname.rdatas().next() else {
-                return;
+                return Resolved::Answer;
             };
             let Some(target) = NameBuf::from_wire(rdata) else {
-                return;
+                return Resolved::Answer;
             };
             // The RDATA of a CNAME is the name alone (RFC 1035 §3.3.1), uncompressed as built.
             let target_wire = &rdata[..target.as_bytes().len()];
@@ -119,7 +154,7 @@ pub fn resolve(
                 .iter()
                 .any(|seen| seen.eq_ignore_ascii_case(target_wire));
             if !is_at_or_below(target.as_bytes(), &zone.origin) || repeats {
-                return;
+                return Resolved::Answer;
             }
             if let Some(slot) = chain.get_mut(hop + 1) {
                 *slot = target_wire;
@@ -140,8 +175,9 @@ pub fn resolve(
             };
             if written == 0 {
                 negative(zone, w, rcode::NOERROR);
+                return Resolved::NoData;
             }
-            return;
+            return Resolved::Answer;
         }
         let set = if qtype == rtype::ANY {
             // RFC 8482 §4.2: answer with one RRset of those present.
@@ -150,15 +186,18 @@ pub fn resolve(
             node.get(qtype)
         };
         let Some(set) = set else {
-            return negative(zone, w, rcode::NOERROR);
+            negative(zone, w, rcode::NOERROR);
+            return Resolved::NoData;
         };
         if write_set(w, Section::Answer, owner, set) {
             for t in set.targets.iter() {
                 additional(zone, w, t, None);
             }
         }
-        return;
+        return Resolved::Answer;
     }
+    // The chain is longer than MAX_CHAIN: what was written is the answer.
+    Resolved::Answer
 }
 
 #[cfg(test)]

@@ -16,6 +16,10 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::config::Rrl;
+use crate::config::defaults::RRL_MAX_RATE;
 
 /// What kind of answer a bucket counts. Classified by the lookup's outcome, not the RCODE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,17 +84,6 @@ impl Action {
     }
 }
 
-/// The limits in force (from `[rrl]`), per class in `ResponseClass::ALL` order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Answers per second per bucket, by class.
-    pub rates: [u32; 5],
-    /// Every `slip`-th limited answer slips; 0 drops them all.
-    pub slip: u32,
-    /// Seconds a bucket can owe.
-    pub window: u32,
-}
-
 /// The verdict on one answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
@@ -106,7 +99,7 @@ const ENTRIES: usize = 1 << 16;
 /// Buckets one key may occupy (a set); a key lives in one of them.
 const WAYS: usize = 4;
 /// Largest balance a packed bucket holds (and so the highest rate and debt).
-pub const MAX_BALANCE: i64 = (1 << 23) - 1;
+const MAX_BALANCE: i64 = RRL_MAX_RATE as i64;
 
 /// A bucket packed in 64 bits: tag (20) | second last touched (20) | balance (24, signed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,6 +148,22 @@ fn spend(balance: i32, age: u32, rate: u32, window: u32) -> i32 {
 pub struct Limiter {
     table: Box<[AtomicU64]>,
     slips: AtomicU64,
+    epoch: Instant,
+    /// Log lines allowed: (second, lines in it), packed.
+    logged: AtomicU64,
+    /// Answers counted, by action and class (`gslb_rrl_responses_total`).
+    counts: [[AtomicU64; 5]; 3],
+}
+
+/// Answers counted by one worker between flushes, by action and class.
+#[derive(Debug, Default)]
+pub struct Tally([[u64; 5]; 3]);
+
+impl Tally {
+    /// Counts one answer.
+    pub fn add(&mut self, action: Action, class: ResponseClass) {
+        self.0[action as usize][class as usize] += 1;
+    }
 }
 
 impl std::fmt::Debug for Limiter {
@@ -168,13 +177,66 @@ impl Default for Limiter {
         Limiter {
             table: (0..ENTRIES).map(|_| AtomicU64::new(0)).collect(),
             slips: AtomicU64::new(0),
+            epoch: Instant::now(),
+            logged: AtomicU64::new(0),
+            counts: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
 }
 
+/// Most "newly limited" log lines per second, over every bucket: a flood from many blocks
+/// logs a few lines a second, not one per block.
+const LOG_LINES_PER_SECOND: u64 = 10;
+
 impl Limiter {
+    /// Adds a worker's tally to the shared counters and clears it (one atomic add per cell used).
+    pub fn flush(&self, tally: &mut Tally) {
+        for (a, row) in tally.0.iter().enumerate() {
+            for (c, n) in row.iter().enumerate() {
+                if *n > 0 {
+                    self.counts[a][c].fetch_add(*n, Ordering::Relaxed);
+                }
+            }
+        }
+        *tally = Tally::default();
+    }
+
+    /// Answers counted so far under `action` and `class`.
+    pub fn count(&self, action: Action, class: ResponseClass) -> u64 {
+        self.counts[action as usize][class as usize].load(Ordering::Relaxed)
+    }
+
+    /// Seconds since the limiter was made: the clock buckets are kept in.
+    pub fn now(&self) -> u32 {
+        self.epoch.elapsed().as_secs() as u32
+    }
+
+    /// Whether a "newly limited" line may be logged at second `now`.
+    pub fn may_log(&self, now: u32) -> bool {
+        let now = u64::from(now);
+        let mut cur = self.logged.load(Ordering::Relaxed);
+        loop {
+            let (second, lines) = (cur >> 32, cur & 0xFFFF_FFFF);
+            let next = if second == now {
+                if lines >= LOG_LINES_PER_SECOND {
+                    return false;
+                }
+                cur + 1
+            } else {
+                (now << 32) | 1
+            };
+            match self
+                .logged
+                .compare_exchange(cur, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(v) => cur = v,
+            }
+        }
+    }
+
     /// Counts one answer of `class` under `key` at second `now` and says what to do with it.
-    pub fn check(&self, limits: &Limits, class: ResponseClass, key: u64, now: u32) -> Verdict {
+    pub fn check(&self, limits: &Rrl, class: ResponseClass, key: u64, now: u32) -> Verdict {
         let rate = limits.rates[class as usize];
         let set = (key as usize) & (ENTRIES - 1) & !(WAYS - 1);
         // Tag 0 marks an empty bucket.
@@ -313,11 +375,16 @@ pub fn key(
 mod tests {
     use super::*;
 
-    fn limits(rate: u32, slip: u32, window: u32) -> Limits {
-        Limits {
+    fn limits(rate: u32, slip: u32, window: u32) -> Rrl {
+        Rrl {
+            enabled: true,
             rates: [rate; 5],
             slip,
             window,
+            ipv4_prefix: 24,
+            ipv6_prefix: 56,
+            exempt: Vec::new(),
+            log_only: false,
         }
     }
 
@@ -428,6 +495,14 @@ mod tests {
                 Action::Drop
             );
         }
+    }
+
+    #[test]
+    fn log_lines_are_capped_per_second() {
+        let l = Limiter::default();
+        let allowed = (0..50).filter(|_| l.may_log(7)).count();
+        assert_eq!(allowed as u64, LOG_LINES_PER_SECOND);
+        assert!(l.may_log(8), "a new second allows lines again");
     }
 
     #[test]

@@ -119,7 +119,7 @@ async fn connection(
             handle(&snap, &msg[..len], peer.ip(), Transport::Tcp, &mut out)
         };
         let Some(o) = answered else { continue };
-        metrics.query(Transport::Tcp, &o);
+        metrics.query(Transport::Tcp, o.answered);
         w.write_all(&(out.len() as u16).to_be_bytes()).await?;
         w.write_all(&out).await?;
         // Batch the writes of pipelined queries; flush once nothing more is waiting.

@@ -15,9 +15,43 @@ use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio_util::sync::CancellationToken;
 
-use super::handler::{Transport, handle};
+use super::handler::{Outcome, Transport, handle};
+use super::rrl::{self, Action, Limiter};
 use crate::metrics::{Metrics, Tally};
 use crate::snapshot::Snapshot;
+use crate::wire::truncate_in_place;
+
+/// Response rate limiting of one answer (`out`): counts it, and slips it (truncates it in
+/// place) or drops it (empties it) when its bucket is over its rate, unless `log_only`.
+fn rate_limit(
+    limiter: &Limiter,
+    snap: &Snapshot,
+    o: &Outcome,
+    now: u32,
+    out: &mut Vec<u8>,
+    tally: &mut rrl::Tally,
+) {
+    let Some(subject) = o.rrl else { return };
+    let cfg = &snap.served.config.rrl;
+    let verdict = limiter.check(cfg, subject.class, subject.key, now);
+    tally.add(verdict.action, subject.class);
+    if verdict.newly_limited && limiter.may_log(now) {
+        tracing::info!(
+            block = %subject.block,
+            class = subject.class.as_str(),
+            log_only = cfg.log_only,
+            "rate limiting answers to a client block"
+        );
+    }
+    if cfg.log_only {
+        return;
+    }
+    match verdict.action {
+        Action::Send => {}
+        Action::Slip => truncate_in_place(out, o.keep.0.into(), o.keep.1.into()),
+        Action::Drop => out.clear(),
+    }
+}
 
 /// How often a worker looks at the cancellation token while no packet arrives.
 const POLL: Duration = Duration::from_millis(100);
@@ -49,12 +83,13 @@ pub fn spawn(
     sock: UdpSocket,
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
+    limiter: Arc<Limiter>,
     cancel: CancellationToken,
 ) -> io::Result<JoinHandle<()>> {
     let name = format!("gslb-udp-{}", sock.local_addr()?);
     std::thread::Builder::new()
         .name(name)
-        .spawn(move || worker(sock, state, metrics, cancel))
+        .spawn(move || worker(sock, state, metrics, limiter, cancel))
 }
 
 #[cfg(target_os = "linux")]
@@ -62,6 +97,7 @@ fn worker(
     sock: UdpSocket,
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
+    limiter: Arc<Limiter>,
     cancel: CancellationToken,
 ) {
     let wildcard = sock.local_addr().is_ok_and(|a| a.ip().is_unspecified());
@@ -72,6 +108,7 @@ fn worker(
             .is_ok();
     let mut batch = Box::new(super::udp_batch::Batch::new(pktinfo));
     let mut tally = Tally::default();
+    let mut limited = rrl::Tally::default();
     while !cancel.is_cancelled() {
         let n = match batch.recv(&sock) {
             Ok(0) => continue,
@@ -81,8 +118,9 @@ fn worker(
                 continue;
             }
         };
-        // One snapshot for the batch: every query in it reads the same one.
+        // One snapshot and one clock reading for the batch: every query in it reads the same.
         let snap = state.load();
+        let now = limiter.now();
         for i in 0..n {
             let mut out = std::mem::take(&mut batch.out[i]);
             out.clear();
@@ -90,7 +128,8 @@ fn worker(
             if let Some(peer) = peer
                 && let Some(o) = handle(&snap, packet, peer, Transport::Udp, &mut out)
             {
-                tally.add(&metrics, Transport::Udp, &o);
+                tally.add(&metrics, Transport::Udp, o.answered);
+                rate_limit(&limiter, &snap, &o, now, &mut out, &mut limited);
             } else {
                 out.clear();
             }
@@ -101,6 +140,7 @@ fn worker(
             tracing::debug!(error = %e, "udp send failed");
         }
         metrics.flush(&mut tally);
+        limiter.flush(&mut limited);
     }
 }
 
@@ -109,6 +149,7 @@ fn worker(
     sock: UdpSocket,
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
+    limiter: Arc<Limiter>,
     cancel: CancellationToken,
 ) {
     let mut buf = vec![0u8; 65535];
@@ -133,7 +174,13 @@ fn worker(
         };
         let snap = state.load();
         if let Some(o) = handle(&snap, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
-            metrics.query(Transport::Udp, &o);
+            metrics.query(Transport::Udp, o.answered);
+            let mut limited = rrl::Tally::default();
+            rate_limit(&limiter, &snap, &o, limiter.now(), &mut out, &mut limited);
+            limiter.flush(&mut limited);
+            if out.is_empty() {
+                continue;
+            }
             if let Err(e) = sock.send_to(&out, peer) {
                 tracing::debug!(error = %e, %peer, "udp send failed");
             }

@@ -25,10 +25,7 @@ use crate::wire::ClientSubnet;
 use geoip::GeoIp;
 use subnet::SubnetMap;
 
-/// Most addresses one answer carries (the config's `answers` is capped to this).
-pub const MAX_ANSWERS: usize = 64;
-/// Most endpoints one balanced name may list.
-pub const MAX_ENDPOINTS: usize = 1024;
+pub use crate::config::defaults::{MAX_ANSWERS, MAX_ENDPOINTS};
 /// ECS source prefixes longer than these are cut before use (RFC 7871 §11.1, privacy).
 const ECS_MAX_V4: u8 = 24;
 const ECS_MAX_V6: u8 = 56;

@@ -11,7 +11,26 @@ mod query;
 mod response;
 
 pub use query::{ClientSubnet, Edns, ParseError, Query, parse_query};
-pub use response::{OptOut, ResponseWriter, Section};
+pub use response::{OptOut, ResponseWriter, Section, truncate_in_place};
+
+/// How the query arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// UDP: answers are limited by the client's EDNS payload size (or 512).
+    Udp,
+    /// TCP: answers up to 65535 octets.
+    Tcp,
+}
+
+impl Transport {
+    /// Lower-case name, for logs and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
 
 /// Record types and classes this server names in code (RFC 1035 §3.2.2, RFC 6891, RFC 8482).
 pub mod rtype {
@@ -23,8 +42,12 @@ pub mod rtype {
     pub const CNAME: u16 = 5;
     /// The start of a zone of authority (RFC 1035 §3.3.13).
     pub const SOA: u16 = 6;
+    /// A domain name pointer (RFC 1035 §3.3.12).
+    pub const PTR: u16 = 12;
     /// Mail exchange (RFC 1035 §3.3.9).
     pub const MX: u16 = 15;
+    /// Text strings (RFC 1035 §3.3.14).
+    pub const TXT: u16 = 16;
     /// An IPv6 host address (RFC 3596 §2.1).
     pub const AAAA: u16 = 28;
     /// Service location (RFC 2782).
@@ -33,6 +56,8 @@ pub mod rtype {
     pub const OPT: u16 = 41;
     /// Delegation signer, answered by the parent side of a cut (RFC 4034 §5).
     pub const DS: u16 = 43;
+    /// HTTPS service binding (RFC 9460).
+    pub const HTTPS: u16 = 65;
     /// Incremental zone transfer (RFC 1995).
     pub const IXFR: u16 = 251;
     /// Full zone transfer (RFC 5936).
@@ -43,6 +68,8 @@ pub mod rtype {
     pub const MAILA: u16 = 254;
     /// Every type, answered minimally (RFC 8482).
     pub const ANY: u16 = 255;
+    /// Certification authority authorization (RFC 8659).
+    pub const CAA: u16 = 257;
     /// The Internet class, the only one served.
     pub const CLASS_IN: u16 = 1;
 }
@@ -53,6 +80,8 @@ pub mod rcode {
     pub const NOERROR: u16 = 0;
     /// The query could not be interpreted.
     pub const FORMERR: u16 = 1;
+    /// The server failed (counted if ever sent; gslb answers from memory and does not).
+    pub const SERVFAIL: u16 = 2;
     /// The name does not exist.
     pub const NXDOMAIN: u16 = 3;
     /// This kind of query is not supported.

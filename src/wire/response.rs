@@ -362,6 +362,16 @@ impl<'b> ResponseWriter<'b> {
         self.truncated = true;
     }
 
+    /// Bytes the OPT record will take at the end of the message (0 without one).
+    pub fn opt_len(&self) -> usize {
+        self.opt.as_ref().map_or(0, OptOut::wire_len)
+    }
+
+    /// Where the question ends (the header's end when there is none).
+    pub fn question_end(&self) -> usize {
+        self.question_end
+    }
+
     /// Finishes the header counts and appends the OPT record. Returns the message length.
     pub fn finish(self) -> usize {
         let mut ar = self.counts[2];
@@ -374,6 +384,23 @@ impl<'b> ResponseWriter<'b> {
         self.buf[10..12].copy_from_slice(&ar.to_be_bytes());
         self.buf.len()
     }
+}
+
+/// Rewrites a finished response, in place, as its truncated form (RFC 2181 §9): header and
+/// question kept, the OPT record (the last `opt_len` bytes) kept, every other record dropped,
+/// TC set. What a rate limiter "slips" instead of the full answer: no larger than the query, so
+/// nothing is amplified, and a real client behind the address retries over TCP.
+pub fn truncate_in_place(buf: &mut Vec<u8>, question_end: usize, opt_len: usize) {
+    if buf.len() < question_end + opt_len || question_end < HEADER_LEN {
+        return;
+    }
+    let opt_start = buf.len() - opt_len;
+    buf.copy_within(opt_start.., question_end);
+    buf.truncate(question_end + opt_len);
+    let word = u16::from_be_bytes([buf[2], buf[3]]) | flags::TC;
+    buf[2..4].copy_from_slice(&word.to_be_bytes());
+    buf[6..10].fill(0);
+    buf[10..12].copy_from_slice(&u16::from(opt_len > 0).to_be_bytes());
 }
 
 #[cfg(test)]
@@ -436,6 +463,50 @@ mod tests {
         assert!(!fitted);
         assert_eq!(buf.len(), 29);
         assert_ne!(u16::from_be_bytes([buf[2], buf[3]]) & flags::TC, 0);
+    }
+
+    #[test]
+    fn a_finished_answer_truncates_in_place_to_question_and_opt() {
+        let p = query(b"\x03www\x07example\x00", 1, &[], 0);
+        let q = parse_query(&p).unwrap();
+        let mut buf = Vec::new();
+        let mut w =
+            ResponseWriter::new(&mut buf, &p, Some(q.question_end), q.qname.as_bytes(), 1232);
+        w.set_aa(true);
+        w.set_opt(OptOut {
+            payload: 1232,
+            ext_rcode: 0,
+            dnssec_ok: true,
+            ecs: None,
+        });
+        for _ in 0..3 {
+            assert!(w.record(
+                Section::Answer,
+                b"\x03www\x07example\x00",
+                1,
+                60,
+                &[1; 4],
+                true
+            ));
+        }
+        let (question_end, opt_len) = (w.question_end(), w.opt_len());
+        w.finish();
+        let opt = buf[buf.len() - opt_len..].to_vec();
+        truncate_in_place(&mut buf, question_end, opt_len);
+        assert_eq!(buf.len(), question_end + opt_len);
+        assert_eq!(
+            &buf[question_end..],
+            &opt[..],
+            "the OPT record, DO bit included"
+        );
+        let word = u16::from_be_bytes([buf[2], buf[3]]);
+        assert_ne!(word & flags::TC, 0);
+        assert_ne!(word & flags::AA, 0, "AA kept");
+        assert_eq!(
+            &buf[4..12],
+            &[0, 1, 0, 0, 0, 0, 0, 1],
+            "QD 1, AN 0, NS 0, AR 1 (OPT)"
+        );
     }
 
     #[test]

@@ -17,5 +17,6 @@ mod health;
 mod health_timing;
 mod health_tls;
 mod reload_safety;
+mod rrl;
 mod status_page;
 mod udp_source;

@@ -2,7 +2,9 @@
 //! a running server, runs its script (which fetches `/v1/status`), and the test reads the DOM a
 //! person would see: the balanced name's table with an endpoint that was taken down (its
 //! backend stopped) shown as down, a drained one as drained, the rest up, and the transition in
-//! "Recent changes". Also a screenshot, which must be a PNG of the requested size.
+//! "Recent changes". Also a screenshot, which must be a PNG of the requested size. And the five
+//! views of failing open (DNS, `/v1/status`, the metric, explain, the page) agreeing, with every
+//! endpoint drained (not failing open: NODATA) and with every endpoint down (failing open).
 //!
 //! Needs Chromium (Debian: `apt-get install chromium`; or set `GSLB_CHROMIUM` to a Chrome or
 //! Chromium binary). Without it the test fails when `CI` is set and is skipped otherwise.
@@ -236,5 +238,74 @@ async fn the_status_page_shows_what_went_down() {
     let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
     assert_eq!((w, h), (1200, 900));
+    s.stop().await;
+}
+
+/// What each of the five views says of `APP` failing open: (DNS answers, /v1/status, the
+/// metric, explain, the status page).
+async fn failing_open_views(s: &TestServer, bin: &Path) -> (Vec<String>, bool, f64, bool, bool) {
+    let dns = addrs(&udp(
+        s.udp,
+        &query(APP, hickory_proto::rr::RecordType::A, true),
+    ));
+    let st = status_json(s).await;
+    let status = st["balanced"][0]["failing_open"].as_bool().unwrap();
+    let (_, metrics) = admin_get(s, "/metrics").await;
+    let metric = metric(
+        &metrics,
+        &format!("gslb_balance_failing_open{{name=\"{APP}\"}}"),
+    )
+    .unwrap();
+    let (_, explain) = admin_get(s, &format!("/v1/explain?name={APP}&type=A")).await;
+    let explain = json(&explain)["failing_open"].as_bool().unwrap();
+    let dom = browse(
+        bin,
+        format!("http://{}/", s.admin),
+        vec!["--dump-dom".into()],
+    )
+    .await;
+    assert!(dom.contains(&format!("<h3 data-name=\"{APP}\">")), "{dom}");
+    let page = dom.contains("class=\"open\"");
+    (dns, status, metric, explain, page)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_five_views_agree_on_failing_open() {
+    let Some(bin) = require_chromium() else {
+        return;
+    };
+    // Every endpoint drained: nothing to fail open to. DNS answers NODATA, and no view may say
+    // the name is failing open (they once did: three places decided it, and disagreed).
+    let (mut b, s) = start_balanced("all", 3, "all", "").await;
+    for ep in EPS {
+        let (code, body) = admin_post(&s, &format!("/v1/endpoints/{ep}/drain"), None).await;
+        assert_eq!(code, 200, "{body}");
+    }
+    let (dns, status, metric, explain, page) = failing_open_views(&s, &bin).await;
+    assert!(dns.is_empty(), "all drained is NODATA: {dns:?}");
+    assert_eq!(
+        (status, metric, explain, page),
+        (false, 0.0, false, false),
+        "status, metric, explain and page when every endpoint is drained"
+    );
+
+    // Every endpoint down, none drained, when_all_down = "all": failing open, everywhere.
+    for ep in EPS {
+        admin_post(&s, &format!("/v1/endpoints/{ep}/undrain"), None).await;
+    }
+    for backend in &mut b {
+        backend.stop();
+    }
+    for ep in EPS {
+        until_status_state(&s, APP, ep, "down").await;
+    }
+    let (mut dns, status, metric, explain, page) = failing_open_views(&s, &bin).await;
+    dns.sort();
+    assert_eq!(dns, EPS, "failing open answers every endpoint that is down");
+    assert_eq!(
+        (status, metric, explain, page),
+        (true, 1.0, true, true),
+        "status, metric, explain and page when every endpoint is down"
+    );
     s.stop().await;
 }
