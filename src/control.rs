@@ -106,7 +106,8 @@ impl Control {
             Ok((served, dropped)) => {
                 // The token was read by the load: a token file that cannot be read rejects the
                 // reload like any other error, with its place in the configuration.
-                self.admin_token.store(Arc::new(served.admin_token.clone()));
+                self.admin_token
+                    .store(Arc::new(served.admin_token.clone().map(|t| t.0)));
                 for s in &served.stale {
                     tracing::warn!(
                         zone = %s.zone,

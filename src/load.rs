@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use crate::config::secret::{read_cookie_secrets, read_token};
+use crate::config::secret::{Secret, read_cookie_secrets, read_token};
 use crate::config::{Config, Pos};
 use crate::diag::Diagnostic;
 use crate::policy::BalancedName;
@@ -151,6 +151,7 @@ fn build(
     }
     let admin_token = config.admin.token_file.as_ref().and_then(|p| {
         read_token(p)
+            .map(Secret)
             .map_err(|e| errors.push(at(&config, config.admin.token_file_pos, e.to_string())))
             .ok()
     });

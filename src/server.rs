@@ -136,7 +136,7 @@ impl Server {
             max_connections: served.config.server.tcp_connections_max,
         };
         // Read (and checked) by the load that built `served`.
-        let token = served.admin_token.clone();
+        let token = served.admin_token.clone().map(|t| t.0);
         let metrics = Arc::new(Metrics::default());
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();

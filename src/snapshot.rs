@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::SystemTime;
 
 use crate::config::Config;
+use crate::config::secret::Secret;
 use crate::zone::ZoneSet;
 
 use crate::policy::BalancedName;
@@ -29,7 +30,7 @@ pub struct Served {
     /// Addresses answered, per balanced name, per endpoint (then one for fallback addresses).
     pub answered: Vec<Box<[AtomicU64]>>,
     /// The admin bearer token read from `[admin] token_file` by this load.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// Zones served from the previous snapshot's copy because their file vanished before this
     /// reload (docs/configuration.md, "Reloading"); dropped at the next reload if still absent.
     pub stale: Vec<StaleZone>,

@@ -26,6 +26,17 @@ pub enum TokenError {
     },
 }
 
+/// A secret read from a file, kept out of `Debug` output (a `Served` or a config printed in a
+/// log or a panic message must not carry the admin token with it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
 /// Reads the bearer token from `token_file` (surrounding white space trimmed).
 pub fn read_token(path: &Path) -> Result<String, TokenError> {
     let t = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
@@ -212,6 +223,12 @@ mod tests {
         assert!(e.to_string().contains("cookie-secret"), "{e}");
         std::fs::write(&p, format!("{K2}\n")).unwrap();
         assert_eq!(read_cookie_secrets(&p).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let s = format!("{:?}", Some(Secret("t0ken".into())));
+        assert!(!s.contains("t0ken"), "{s}");
     }
 
     #[test]
