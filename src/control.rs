@@ -2,7 +2,8 @@
 //! counters, the health handle, the admin token, and reloading.
 //!
 //! Owns: reload (load and validate off the answer path, then one swap through the health
-//! publisher), the reload bookkeeping, and reading the admin token file. Must not: answer
+//! publisher), the reload bookkeeping and its logs (zones kept or dropped for a vanished
+//! file). The admin token file is read by the load (`config::secret`). Must not: answer
 //! queries, bind sockets, or write health itself (drains and reloads go through the publisher).
 
 use std::path::{Path, PathBuf};
@@ -18,39 +19,7 @@ use crate::load;
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
 
-/// Why the admin token could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    /// The file could not be read.
-    #[error("cannot read admin token_file {path}: {source}")]
-    Read {
-        /// The token file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file holds nothing but white space.
-    #[error("admin token_file {path} is empty")]
-    Empty {
-        /// The token file.
-        path: PathBuf,
-    },
-}
-
-/// Reads the bearer token from `token_file` (surrounding white space trimmed).
-pub fn read_token(path: &Path) -> Result<String, TokenError> {
-    let t = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let t = t.trim();
-    if t.is_empty() {
-        return Err(TokenError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(t.into())
-}
+pub use crate::config::secret::{TokenError, read_token};
 
 /// What the server and the admin API share: the snapshot cell, counters, the health handle,
 /// and reloading.
@@ -82,6 +51,9 @@ pub struct ReloadStats {
     pub failures: AtomicU64,
     /// Whether the last reload succeeded (true before any).
     pub last_ok: AtomicBool,
+    /// Zones a reload found without their file and kept serving from the running copy, summed
+    /// over reloads (`gslb_zone_file_missing_total`).
+    pub zone_files_missing: AtomicU64,
 }
 
 impl Control {
@@ -104,6 +76,7 @@ impl Control {
                 generation: AtomicU64::new(1),
                 failures: AtomicU64::new(0),
                 last_ok: AtomicBool::new(true),
+                zone_files_missing: AtomicU64::new(0),
             },
             reload_lock: tokio::sync::Mutex::new(()),
             admin_token: ArcSwap::from_pointee(admin_token),
@@ -116,27 +89,42 @@ impl Control {
     pub async fn reload(&self) -> Result<(), Vec<Diagnostic>> {
         let _one = self.reload_lock.lock().await;
         let path = self.config_path.clone();
-        let loaded = tokio::task::spawn_blocking(move || load::from_file(&path))
-            .await
-            .map_err(|e| {
-                vec![Diagnostic::new(
-                    &self.config_path,
-                    0,
-                    0,
-                    format!("reload task failed: {e}"),
-                )]
-            })
-            .and_then(|r| r);
-        // A token file that cannot be read rejects the reload like any other error.
-        let loaded = loaded.and_then(|served| match &served.config.admin.token_file {
-            None => Ok((served, None)),
-            Some(p) => read_token(p)
-                .map(|t| (served, Some(t)))
-                .map_err(|e| vec![Diagnostic::new(&self.config_path, 0, 0, e.to_string())]),
-        });
+        let running = self.state.load_full();
+        let loaded =
+            tokio::task::spawn_blocking(move || load::reload_from_file(&path, &running.served))
+                .await
+                .map_err(|e| {
+                    vec![Diagnostic::new(
+                        &self.config_path,
+                        0,
+                        0,
+                        format!("reload task failed: {e}"),
+                    )]
+                })
+                .and_then(|r| r);
         let result = match loaded {
-            Ok((served, token)) => {
-                self.admin_token.store(Arc::new(token));
+            Ok((served, dropped)) => {
+                // The token was read by the load: a token file that cannot be read rejects the
+                // reload like any other error, with its place in the configuration.
+                self.admin_token
+                    .store(Arc::new(served.admin_token.clone().map(|t| t.0)));
+                for s in &served.stale {
+                    tracing::warn!(
+                        zone = %s.zone,
+                        file = %s.file.display(),
+                        "zone file vanished; still serving the running copy"
+                    );
+                }
+                for s in &dropped {
+                    tracing::warn!(
+                        zone = %s.zone,
+                        file = %s.file.display(),
+                        "zone file still missing at a second reload; zone no longer served"
+                    );
+                }
+                self.reloads
+                    .zone_files_missing
+                    .fetch_add(served.stale.len() as u64, Ordering::Relaxed);
                 let current = self.state.load_full();
                 self.health.reload(Arc::new(served), &current).await;
                 drop(current);

@@ -2,20 +2,23 @@
 //! and checked against each other.
 //!
 //! Owns: the cross-checks between the configuration and the zones (a balanced name inside a
-//! served zone, not below a delegation, without A/AAAA/CNAME of its own in the zone file) and the
-//! GeoIP database opened for the policies. Must not: touch the running server; it returns a
-//! `Served` or every problem found, each with its file and position, and the caller swaps.
+//! served zone, not below a delegation, without A/AAAA/CNAME of its own in the zone file), the
+//! files the configuration names (GeoIP database, admin token, cookie secrets: read here, so
+//! `gslb check` finds what `serve` would), and which running zones a reload keeps when their
+//! file vanished. Must not: touch the running server or log; it returns a `Served` or every
+//! problem found, each with its file and position, and the caller swaps.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use crate::config::Config;
+use crate::config::secret::{Secret, read_cookie_secrets, read_token};
+use crate::config::{Config, Pos};
 use crate::diag::Diagnostic;
 use crate::policy::BalancedName;
 use crate::policy::geoip::GeoIp;
-use crate::snapshot::Served;
-use crate::wire::name::display;
+use crate::snapshot::{Served, StaleZone};
+use crate::wire::name::{display, is_at_or_below};
 use crate::wire::rtype;
 use crate::zone::{self, ZoneSet};
 
@@ -28,14 +31,57 @@ pub fn from_file(path: &Path) -> Result<Served, Vec<Diagnostic>> {
 
 /// Builds from an already validated configuration.
 pub fn from_config(config: Config) -> Result<Served, Vec<Diagnostic>> {
+    build(config, None).map(|(served, _)| served)
+}
+
+/// Loads the configuration at `path` to replace `running`, as `from_file` does, except for a
+/// zone `running` serves whose file is gone (an editor's rename, a deployment half done): it is
+/// served on from the running copy and listed in `Served::stale`, unless it was already stale
+/// in `running` — then it is dropped and returned in the second list. A new configuration
+/// that no longer reads that file (another zones directory) drops the zone as usual.
+pub fn reload_from_file(
+    path: &Path,
+    running: &Served,
+) -> Result<(Served, Vec<StaleZone>), Vec<Diagnostic>> {
+    let config = Config::load(path)?;
+    build(config, Some(running))
+}
+
+/// Whether a zone's file is absent (a dangling symbolic link counts as absent).
+fn vanished(file: &Path) -> bool {
+    matches!(std::fs::metadata(file), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+}
+
+fn build(
+    config: Config,
+    running: Option<&Served>,
+) -> Result<(Served, Vec<StaleZone>), Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let zones = match zone::file::load_dir(&config.zones_directory) {
+    let mut zones = match zone::file::load_dir(&config.zones_directory) {
         Ok(z) => z,
         Err(mut e) => {
             errors.append(&mut e);
             Vec::new()
         }
     };
+    let (mut stale, mut dropped) = (Vec::new(), Vec::new());
+    if let Some(running) = running.filter(|_| errors.is_empty()) {
+        for z in running.zones.iter() {
+            if zones.iter().any(|n| n.origin == z.origin) || !vanished(&z.file) {
+                continue;
+            }
+            let s = StaleZone {
+                zone: display(&z.origin),
+                file: z.file.clone(),
+            };
+            if running.stale.contains(&s) {
+                dropped.push((z.origin.clone(), s));
+            } else {
+                zones.push(z.without_balances());
+                stale.push(s);
+            }
+        }
+    }
     let mut zones = ZoneSet::new(zones);
     let geoip = match &config.geoip {
         Some(p) => match GeoIp::open(p) {
@@ -52,15 +98,28 @@ pub fn from_config(config: Config) -> Result<Served, Vec<Diagnostic>> {
         let here = |m: String| Diagnostic::new(&config.file, b.pos.line, b.pos.col, m);
         match zones.find_origin(&b.key) {
             None if !errors.is_empty() && zones.is_empty() => {}
-            None => errors.push(here(format!(
-                "balanced name {} is not inside any served zone (zones: {})",
-                b.name,
-                zones
+            None => {
+                let why = dropped
                     .iter()
-                    .map(|z| display(&z.origin))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+                    .find(|(origin, _)| is_at_or_below(&b.key, origin))
+                    .map(|(_, d)| {
+                        format!(
+                            "; zone {} is no longer served: its file {} is still missing",
+                            d.zone,
+                            d.file.display()
+                        )
+                    })
+                    .unwrap_or_default();
+                errors.push(here(format!(
+                    "balanced name {} is not inside any served zone (zones: {}){why}",
+                    b.name,
+                    zones
+                        .iter()
+                        .map(|z| display(&z.origin))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
             Some(origin) => {
                 let Some(zone) = zones.get_mut(&origin) else {
                     continue;
@@ -90,6 +149,17 @@ pub fn from_config(config: Config) -> Result<Served, Vec<Diagnostic>> {
             }
         }
     }
+    let admin_token = config.admin.token_file.as_ref().and_then(|p| {
+        read_token(p)
+            .map(Secret)
+            .map_err(|e| errors.push(at(&config, config.admin.token_file_pos, e.to_string())))
+            .ok()
+    });
+    if let Some(p) = &config.cookies.secret_file
+        && let Err(e) = read_cookie_secrets(p)
+    {
+        errors.push(at(&config, config.cookies.secret_file_pos, e.to_string()));
+    }
     if errors.is_empty() {
         let answered = balances
             .iter()
@@ -99,13 +169,21 @@ pub fn from_config(config: Config) -> Result<Served, Vec<Diagnostic>> {
                     .collect()
             })
             .collect();
-        Ok(Served {
+        let served = Served {
             config: Arc::new(config),
             zones,
             balances,
             answered,
-        })
+            admin_token,
+            stale,
+        };
+        Ok((served, dropped.into_iter().map(|(_, d)| d).collect()))
     } else {
         Err(errors)
     }
+}
+
+/// A problem at a position of the configuration file.
+fn at(config: &Config, pos: Pos, message: String) -> Diagnostic {
+    Diagnostic::new(&config.file, pos.line, pos.col, message)
 }

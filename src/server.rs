@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::control::{Control, read_token};
+use crate::control::Control;
 use crate::dns::rrl::Limiter;
 use crate::dns::tcp::{self, TcpLimits};
 use crate::dns::udp;
@@ -135,10 +135,8 @@ impl Server {
             idle_timeout: served.config.server.tcp_idle_timeout,
             max_connections: served.config.server.tcp_connections_max,
         };
-        let token = match &served.config.admin.token_file {
-            Some(p) => Some(read_token(p).map_err(io::Error::other)?),
-            None => None,
-        };
+        // Read (and checked) by the load that built `served`.
+        let token = served.admin_token.clone().map(|t| t.0);
         let metrics = Arc::new(Metrics::default());
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();

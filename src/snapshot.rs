@@ -6,11 +6,13 @@
 //! can see, except the rotation counters.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::SystemTime;
 
 use crate::config::Config;
+use crate::config::secret::Secret;
 use crate::zone::ZoneSet;
 
 use crate::policy::BalancedName;
@@ -27,6 +29,20 @@ pub struct Served {
     pub balances: Vec<BalancedName>,
     /// Addresses answered, per balanced name, per endpoint (then one for fallback addresses).
     pub answered: Vec<Box<[AtomicU64]>>,
+    /// The admin bearer token read from `[admin] token_file` by this load.
+    pub admin_token: Option<Secret>,
+    /// Zones served from the previous snapshot's copy because their file vanished before this
+    /// reload (docs/configuration.md, "Reloading"); dropped at the next reload if still absent.
+    pub stale: Vec<StaleZone>,
+}
+
+/// A zone whose file was missing at a reload, kept from the running copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleZone {
+    /// The zone's origin, presentation form.
+    pub zone: String,
+    /// The file it was loaded from, which was absent.
+    pub file: PathBuf,
 }
 
 /// Health of every endpoint of every balanced name, as the tracker last published it.

@@ -200,6 +200,20 @@ pub(crate) fn render(control: &Control) -> String {
     );
     single(
         &mut out,
+        "gslb_zone_file_missing_total",
+        "counter",
+        "Zones a reload found without their file and went on serving from the running copy.",
+        control.reloads.zone_files_missing.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "gslb_zones_stale",
+        "gauge",
+        "Zones served from the running copy because their file vanished before the last reload.",
+        served.stale.len(),
+    );
+    single(
+        &mut out,
         "gslb_health_generation",
         "gauge",
         "Health snapshot generation (increases with every published change).",

@@ -6,6 +6,7 @@
 
 pub mod defaults;
 mod raw;
+pub mod secret;
 mod validate;
 
 use std::net::{IpAddr, SocketAddr};
@@ -81,6 +82,8 @@ pub struct Cookies {
     pub enabled: bool,
     /// The shared secret file; None = a random secret per start.
     pub secret_file: Option<PathBuf>,
+    /// Where `secret_file` is written, for problems with the file found when it is read.
+    pub secret_file_pos: Pos,
     /// Whether a UDP query without a valid server cookie gets BADCOOKIE.
     pub require: bool,
 }
@@ -117,6 +120,8 @@ pub struct Admin {
     pub listen: SocketAddr,
     /// File holding the bearer token.
     pub token_file: Option<PathBuf>,
+    /// Where `token_file` is written, for problems with the file found when it is read.
+    pub token_file_pos: Pos,
     /// Most admin connections at once; past it new ones are refused.
     pub connections_max: usize,
     /// Headers and body must arrive within this; idle keep-alive connections close after it.

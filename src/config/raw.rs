@@ -82,7 +82,7 @@ pub(crate) struct RawCookies {
     /// On or off.
     pub enabled: Option<bool>,
     /// File of one or two 128-bit secrets in hex.
-    pub secret_file: Option<PathBuf>,
+    pub secret_file: Option<Spanned<PathBuf>>,
     /// UDP queries without a valid server cookie get BADCOOKIE.
     pub require: Option<bool>,
 }
@@ -120,7 +120,7 @@ pub(crate) struct RawAdmin {
     /// HTTP listen address.
     pub listen: Option<Spanned<SocketAddr>>,
     /// File holding the bearer token mutating calls need.
-    pub token_file: Option<PathBuf>,
+    pub token_file: Option<Spanned<PathBuf>>,
     /// Most admin connections at once.
     pub connections_max: Option<Spanned<usize>>,
     /// Time headers and body may take; idle keep-alive connections close after it.

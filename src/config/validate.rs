@@ -65,7 +65,13 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             .as_ref()
             .map(|l| *l.get_ref())
             .unwrap_or(defaults::ADMIN_LISTEN),
-        token_file: raw.admin.token_file.map(|p| cx.path(&p)),
+        token_file: raw.admin.token_file.as_ref().map(|p| cx.path(p.get_ref())),
+        token_file_pos: raw
+            .admin
+            .token_file
+            .as_ref()
+            .map(|p| cx.pos(p))
+            .unwrap_or_default(),
         connections_max: at_least_one(
             &mut cx,
             raw.admin.connections_max,
@@ -131,7 +137,17 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
     let rrl = rrl(&mut cx, raw.rrl);
     let cookies = Cookies {
         enabled: raw.cookies.enabled.unwrap_or(true),
-        secret_file: raw.cookies.secret_file.map(|p| cx.path(&p)),
+        secret_file: raw
+            .cookies
+            .secret_file
+            .as_ref()
+            .map(|p| cx.path(p.get_ref())),
+        secret_file_pos: raw
+            .cookies
+            .secret_file
+            .as_ref()
+            .map(|p| cx.pos(p))
+            .unwrap_or_default(),
         require: raw.cookies.require.unwrap_or(false),
     };
     let mut balances: Vec<Balance> = Vec::new();

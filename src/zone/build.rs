@@ -23,15 +23,37 @@ use crate::wire::rtype;
 pub struct ZoneProblem {
     /// The owner the problem is about (presentation form), to find its line in the file.
     pub owner: Option<String>,
+    /// Which of the owner's records the problem is about.
+    pub at: ProblemAt,
     /// What is wrong.
     pub message: String,
+}
+
+/// Which record of its owner a problem points at in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemAt {
+    /// The owner's first record.
+    First,
+    /// The record that made a CNAME share its name with other data: the first other record after
+    /// a CNAME, or the CNAME after other data.
+    CnameConflict,
 }
 
 fn problem(owner: Option<&[u8]>, message: String) -> ZoneProblem {
     ZoneProblem {
         owner: owner.map(display),
+        at: ProblemAt::First,
         message,
     }
+}
+
+/// Types that may share a name with a CNAME: the DNSSEC records about the CNAME itself (RFC 2181
+/// §10.1, RFC 4035 §2.5). None is served yet; they are not rejected for being next to one.
+pub(super) const CNAME_COMPANIONS: [u16; 2] = [46, 47];
+
+/// Whether records of type `t` may share a name with a CNAME.
+pub(super) fn may_share_with_cname(t: u16) -> bool {
+    t == rtype::CNAME || CNAME_COMPANIONS.contains(&t)
 }
 
 /// Appends the wire form of `rdata` to `out`, names uncompressed.
@@ -301,11 +323,20 @@ impl Zone {
             node.rrsets.sort_by_key(|r| r.rtype);
             node.rrsets.shrink_to_fit();
             // RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME stands alone.
-            if node.get(rtype::CNAME).is_some() && node.rrsets.len() > 1 {
-                problems.push(problem(
-                    Some(owner),
-                    format!("{} has a CNAME and other data", display(owner)),
-                ));
+            if node.get(rtype::CNAME).is_some()
+                && let Some(other) = node.rrsets.iter().find(|r| !may_share_with_cname(r.rtype))
+            {
+                problems.push(ZoneProblem {
+                    at: ProblemAt::CnameConflict,
+                    ..problem(
+                        Some(owner),
+                        format!(
+                            "{} has a CNAME and other data ({}); a CNAME must be the only record at its name (RFC 2181 §10.1)",
+                            display(owner),
+                            RecordType::from(other.rtype)
+                        ),
+                    )
+                });
             }
         }
         let mut zone = Zone {
@@ -314,6 +345,7 @@ impl Zone {
             serial,
             neg_ttl: soa_ttl.min(minimum),
             nodes,
+            attached: Vec::new(),
         };
         match zone.nodes.get(&origin[..]) {
             Some(apex) if apex.get(rtype::NS).is_some() => {}
@@ -429,6 +461,68 @@ mod tests {
             assert!(n.rrsets.is_empty() && n.balance.is_none(), "{ent}");
         }
         assert_eq!(z.len(), 5);
+    }
+
+    fn cname(target: &str) -> RData {
+        RData::CNAME(hickory_proto::rr::rdata::CNAME(name(target)))
+    }
+
+    #[test]
+    fn a_cname_stands_alone_but_for_its_dnssec_records() {
+        let mut records = apex();
+        records.push(rec("www.example.", 300, cname("ns.example.")));
+        records.push(rec("www.example.", 300, a([192, 0, 2, 1])));
+        let p = Zone::build("t".into(), records).unwrap_err();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].at, ProblemAt::CnameConflict);
+        assert!(
+            p[0].message.contains("CNAME and other data (A)"),
+            "{}",
+            p[0].message
+        );
+
+        // RRSIG and NSEC may sit next to a CNAME (RFC 4035 §2.5); not served, not refused.
+        let mut records = apex();
+        records.push(rec("www.example.", 300, cname("ns.example.")));
+        for code in CNAME_COMPANIONS {
+            let data = RData::Unknown {
+                code: RecordType::from(code),
+                rdata: hickory_proto::rr::rdata::NULL::with(vec![1, 2, 3]),
+            };
+            records.push(rec("www.example.", 300, data));
+        }
+        Zone::build("t".into(), records).unwrap();
+    }
+
+    #[test]
+    fn two_cnames_at_a_name_are_a_problem() {
+        let mut records = apex();
+        records.push(rec("www.example.", 300, cname("ns.example.")));
+        records.push(rec("www.example.", 300, cname("other.example.")));
+        let p = Zone::build("t".into(), records).unwrap_err();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message.contains("more than one CNAME"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn a_copy_without_balances_is_the_zone_as_its_file_built_it() {
+        let mut records = apex();
+        records.push(rec("www.example.", 300, a([192, 0, 2, 1])));
+        let mut z = Zone::build("t".into(), records).unwrap();
+        let names = z.len();
+        z.attach_balance(&key_of(&name("app.x.y.example.")), 0);
+        z.attach_balance(&key_of(&name("www.example.")), 1);
+        assert_eq!(z.len(), names + 3);
+        let copy = z.without_balances();
+        assert_eq!(copy.len(), names);
+        assert!(copy.node(&key_of(&name("x.y.example."))).is_none());
+        let www = copy.node(&key_of(&name("www.example."))).unwrap();
+        assert!(www.balance.is_none() && www.get(rtype::A).is_some());
+        assert_eq!(z.len(), names + 3, "the running copy is untouched");
     }
 
     #[test]

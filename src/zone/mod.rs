@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use crate::wire::name::parent;
 use crate::wire::rtype;
 
-pub use build::ZoneProblem;
+pub use build::{ProblemAt, ZoneProblem};
 
 /// The zone maps' hasher: foldhash is several times faster than SipHash on short keys; the keys
 /// are the operator's zone names, so flooding resistance is not needed here.
@@ -75,7 +75,7 @@ impl Node {
 }
 
 /// A loaded, validated zone.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Zone {
     /// The origin (SOA owner) as a wire key.
     pub origin: Box<[u8]>,
@@ -86,6 +86,9 @@ pub struct Zone {
     /// TTL of negative answers: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3, §5).
     pub neg_ttl: u32,
     nodes: FastMap<Box<[u8]>, Node>,
+    /// Nodes that balanced names created (the name and its empty ancestors), which the zone
+    /// file does not have: removed again by `without_balances`.
+    attached: Vec<Box<[u8]>>,
 }
 
 impl Zone {
@@ -98,6 +101,7 @@ impl Zone {
                 break;
             }
             self.nodes.insert(p.into(), Node::default());
+            self.attached.push(p.into());
             ancestor = parent(p);
         }
     }
@@ -105,8 +109,25 @@ impl Zone {
     /// Marks `name` (inside this zone) as a balanced name answered by balance table entry `id`,
     /// creating the node (and its ancestors) when the zone file does not have it.
     pub fn attach_balance(&mut self, name: &[u8], id: u32) {
+        if !self.nodes.contains_key(name) {
+            self.attached.push(name.into());
+        }
         self.nodes.entry(name.into()).or_default().balance = Some(id);
         self.ensure_ancestors(name);
+    }
+
+    /// A copy of the zone as its file built it, without the balanced names attached to it (their
+    /// indices belong to the configuration they were attached under), to attach another
+    /// configuration's balanced names to.
+    pub fn without_balances(&self) -> Zone {
+        let mut z = self.clone();
+        for name in std::mem::take(&mut z.attached) {
+            z.nodes.remove(&name);
+        }
+        for node in z.nodes.values_mut() {
+            node.balance = None;
+        }
+        z
     }
 
     /// The node at exactly `name`.

@@ -17,6 +17,7 @@ mod health;
 mod health_timing;
 mod health_tls;
 mod local_errors;
+mod reload_safety;
 mod rrl;
 mod status_page;
 mod udp_source;
