@@ -148,14 +148,15 @@ async fn request(
     metrics: Arc<Metrics>,
 ) -> Result<Response, Infallible> {
     let (mut parts, body) = req.into_parts();
+    // A declared length past the limit is refused before a byte of it is read.
+    if hyper::body::Body::size_hint(&body).lower() > BODY_MAX as u64 {
+        return Ok(closing(too_large()));
+    }
     let body = Limited::new(body, BODY_MAX).collect();
     let body = match tokio::time::timeout(limits.request_timeout, body).await {
         Ok(Ok(b)) => b.to_bytes(),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Ok(closing(super::error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request bodies are limited to {BODY_MAX} bytes"),
-            )));
+            return Ok(closing(too_large()));
         }
         Ok(Err(e)) => {
             return Ok(closing(super::error(
@@ -174,6 +175,13 @@ async fn request(
     parts.extensions.insert(Local(local));
     let req = Request::from_parts(parts, Body::from(body));
     tower_service::Service::call(&mut router, req).await
+}
+
+fn too_large() -> Response {
+    super::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request bodies are limited to {BODY_MAX} bytes"),
+    )
 }
 
 /// A response after which the connection closes (what is left of the request is unread).

@@ -52,7 +52,8 @@ pub struct TcpLimits {
 #[derive(Debug)]
 struct Slot {
     peer: IpAddr,
-    /// When the connection last finished a query, in µs since the table's epoch.
+    /// When the connection was opened or last received a whole query, in µs since the table's
+    /// epoch.
     active: AtomicU64,
     evict: CancellationToken,
 }
@@ -318,6 +319,9 @@ impl<'a> Connection<'a> {
                     Ok(Ok(len)) => len,
                 },
             };
+            // Stamped on receipt, before the answer goes out: the order eviction sees is the
+            // order the queries came in, and a client that stops taking answers ages.
+            self.slot.active.store(table.now(), Ordering::Relaxed);
             let answered = {
                 let snap = state.load();
                 handle(
@@ -350,7 +354,6 @@ impl<'a> Connection<'a> {
                     },
                 }
             }
-            self.slot.active.store(table.now(), Ordering::Relaxed);
         }
     }
 

@@ -16,5 +16,6 @@ mod e2e_delegation;
 mod health;
 mod health_timing;
 mod health_tls;
+mod limits;
 mod status_page;
 mod udp_source;
