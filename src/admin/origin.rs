@@ -96,7 +96,8 @@ mod tests {
         let v6: SocketAddr = "[::1]:8053".parse().unwrap();
         let wide: SocketAddr = "192.0.2.7:80".parse().unwrap();
         // (headers, local, refused)
-        let table: &[(&[(&str, &str)], SocketAddr, bool)] = &[
+        type Headers<'a> = &'a [(&'a str, &'a str)];
+        let table: &[(Headers, SocketAddr, bool)] = &[
             (&[], v4, false),
             (&[("origin", "http://127.0.0.1:8053")], v4, false),
             (&[("origin", "http://localhost:8053")], v4, false),
