@@ -102,10 +102,67 @@ pub struct ProbeStats {
     pub failures: BTreeMap<&'static str, u64>,
 }
 
+/// Why the server closed a DNS-over-TCP connection (the reasons it counts; a client that hangs
+/// up, or a shutdown, is not counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpClosed {
+    /// The source address already held `tcp_connections_per_client` connections.
+    PerClient = 0,
+    /// The table was full: the longest-idle connection made room for a new one (RFC 9210 §4).
+    Evicted = 1,
+    /// A query arrived, or an answer was taken, slower than `tcp_io_timeout`.
+    IoTimeout = 2,
+    /// No query for `tcp_idle_timeout`.
+    Idle = 3,
+}
+
+impl TcpClosed {
+    const ALL: [TcpClosed; 4] = [
+        TcpClosed::PerClient,
+        TcpClosed::Evicted,
+        TcpClosed::IoTimeout,
+        TcpClosed::Idle,
+    ];
+
+    /// The `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpClosed::PerClient => "per_client",
+            TcpClosed::Evicted => "evicted",
+            TcpClosed::IoTimeout => "io_timeout",
+            TcpClosed::Idle => "idle",
+        }
+    }
+}
+
+/// Why the admin API refused or closed a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminClosed {
+    /// `connections_max` connections were open: the new one was closed at once.
+    Limit = 0,
+    /// Headers, body or the reading of a response took longer than `request_timeout`, or a
+    /// keep-alive connection stayed idle that long.
+    Timeout = 1,
+}
+
+impl AdminClosed {
+    const ALL: [AdminClosed; 2] = [AdminClosed::Limit, AdminClosed::Timeout];
+
+    /// The `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminClosed::Limit => "limit",
+            AdminClosed::Timeout => "timeout",
+        }
+    }
+}
+
 /// Counters of the DNS side and of the prober.
 pub struct Metrics {
     queries: [[[AtomicU64; RCODE_COUNT]; QTYPE_COUNT]; 2],
     truncated: [AtomicU64; 2],
+    tcp_closed: [AtomicU64; 4],
+    admin_closed: [AtomicU64; 2],
     /// Per (check, probed address): written by the health publisher only, read by /metrics.
     probes: Mutex<BTreeMap<String, BTreeMap<SocketAddr, ProbeStats>>>,
     /// Probes that could not run because of a local problem (`ProbeResult::is_local`).
@@ -125,6 +182,8 @@ impl Default for Metrics {
                 std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0)))
             }),
             truncated: std::array::from_fn(|_| AtomicU64::new(0)),
+            tcp_closed: std::array::from_fn(|_| AtomicU64::new(0)),
+            admin_closed: std::array::from_fn(|_| AtomicU64::new(0)),
             probes: Mutex::new(BTreeMap::new()),
             probe_errors_local: AtomicU64::new(0),
         }
@@ -152,6 +211,16 @@ impl Metrics {
         if answer.truncated {
             self.truncated[t].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts one DNS-over-TCP connection the server closed, by why.
+    pub fn tcp_closed(&self, why: TcpClosed) {
+        self.tcp_closed[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one admin connection refused or cut, by why.
+    pub fn admin_closed(&self, why: AdminClosed) {
+        self.admin_closed[why as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Adds a worker's tally to the shared counters (one atomic add per distinct cell).
@@ -244,6 +313,26 @@ impl Metrics {
                 out,
                 "gslb_dns_truncated_total{{transport=\"{tn}\"}} {}",
                 self.truncated[ti].load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP gslb_tcp_closed_total DNS-over-TCP connections the server closed, by reason (per_client, evicted, io_timeout, idle).\n");
+        out.push_str("# TYPE gslb_tcp_closed_total counter\n");
+        for why in TcpClosed::ALL {
+            let _ = writeln!(
+                out,
+                "gslb_tcp_closed_total{{reason=\"{}\"}} {}",
+                why.as_str(),
+                self.tcp_closed[why as usize].load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP gslb_admin_closed_total Admin API connections refused or cut, by reason (limit, timeout).\n");
+        out.push_str("# TYPE gslb_admin_closed_total counter\n");
+        for why in AdminClosed::ALL {
+            let _ = writeln!(
+                out,
+                "gslb_admin_closed_total{{reason=\"{}\"}} {}",
+                why.as_str(),
+                self.admin_closed[why as usize].load(Ordering::Relaxed)
             );
         }
     }

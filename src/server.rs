@@ -134,6 +134,12 @@ impl Server {
         let limits = TcpLimits {
             idle_timeout: served.config.server.tcp_idle_timeout,
             max_connections: served.config.server.tcp_connections_max,
+            per_client: served.config.server.tcp_connections_per_client,
+            io_timeout: served.config.server.tcp_io_timeout,
+        };
+        let admin_limits = crate::admin::AdminLimits {
+            connections_max: served.config.admin.connections_max,
+            request_timeout: served.config.admin.request_timeout,
         };
         // Read (and checked) by the load that built `served`.
         let token = served.admin_token.clone().map(|t| t.0);
@@ -189,7 +195,13 @@ impl Server {
             let a = l.local_addr()?;
             admin_addr = Some(a);
             tracing::info!(proto = %"http", addr = %a, "listening");
-            tracker.spawn(crate::admin::serve(l, control.clone(), cancel.clone()));
+            tracker.spawn(crate::admin::serve(
+                l,
+                control.clone(),
+                admin_limits,
+                cancel.clone(),
+                tracker.clone(),
+            ));
         }
         Ok(Server {
             control,
@@ -242,12 +254,17 @@ pub fn serve(config: &Path) -> Result<(), ServeError> {
     };
     {
         // Descriptors it may hold at once: every probe in flight, every DNS-over-TCP
-        // connection, its sockets (UDP per worker, TCP, admin), and a margin for files, the
-        // admin API's clients and the runtime.
+        // connection, every admin connection, its sockets (UDP per worker, TCP, admin), and a
+        // margin for files and the runtime. Each side's connections are capped, so none can
+        // take the descriptors another needs.
         let cfg = &served.config.server;
         let sockets = cfg.listen.len() * (cfg.threads.max(1) + 1) + 1;
         process::raise_nofile_limit(
-            health::MAX_IN_FLIGHT + cfg.tcp_connections_max + sockets + 128,
+            health::MAX_IN_FLIGHT
+                + cfg.tcp_connections_max
+                + served.config.admin.connections_max
+                + sockets
+                + 128,
         );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,9 +1,13 @@
-//! The admin HTTP API (axum): status, explain, drain/undrain, reload, metrics, the status page.
+//! The admin HTTP API (axum routes on our own hyper listener): status, explain, drain/undrain,
+//! reload, metrics, the status page.
 //!
-//! Owns: routes, bearer-token auth of mutating calls, and JSON errors (a message and a status,
-//! never a panic). Must not: change state except through `Control` (reload) and the health
-//! handle (drains), so the single-writer rule holds.
+//! Owns: routes, bearer-token auth and the cross-site check of mutating calls, and JSON errors
+//! (a message and a status, never a panic). Must not: change state except through `Control`
+//! (reload) and the health handle (drains), so the single-writer rule holds. Connection limits
+//! and timeouts are `listener`'s.
 
+mod listener;
+mod origin;
 mod page;
 mod prom;
 pub mod status;
@@ -20,10 +24,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::control::Control;
 use crate::health::DrainTarget;
 use crate::views::{ApiError, DrainDone, ReloadDone};
+
+pub use listener::AdminLimits;
 
 #[derive(Clone)]
 struct App {
@@ -41,18 +48,24 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
         .into_response()
 }
 
-/// Serves the admin API on `listener` until `cancel` fires.
+/// Serves the admin API on `listener` within `limits` until `cancel` fires; its connections
+/// live in `tracker`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     control: Arc<Control>,
+    limits: AdminLimits,
     cancel: CancellationToken,
+    tracker: TaskTracker,
 ) {
+    let counters = control.metrics.clone();
     let app = App { control };
     let mutating = Router::new()
         .route("/v1/endpoints/{address}/{action}", post(drain_endpoint))
         .route("/v1/datacenters/{name}/{action}", post(drain_datacenter))
         .route("/v1/reload", post(reload))
-        .route_layer(middleware::from_fn_with_state(app.clone(), auth));
+        .route_layer(middleware::from_fn_with_state(app.clone(), auth))
+        // Outermost: a cross-site request is refused before the token is looked at.
+        .route_layer(middleware::from_fn(origin::same_origin_only));
     let router = Router::new()
         .route("/", get(|| async { Html(page::INDEX) }))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -68,12 +81,7 @@ pub async fn serve(
             )
         })
         .with_state(app);
-    let r = axum::serve(listener, router)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await;
-    if let Err(e) = r {
-        tracing::error!(error = %e, "admin API stopped");
-    }
+    listener::serve(listener, router, counters, limits, cancel, tracker).await;
 }
 
 /// Compares in time independent of where the strings differ.

@@ -16,6 +16,7 @@ mod e2e_delegation;
 mod health;
 mod health_timing;
 mod health_tls;
+mod limits;
 mod local_errors;
 mod reload_safety;
 mod rrl;

@@ -154,6 +154,26 @@ pub(crate) fn tcp_send(to: SocketAddr, frames: &[Vec<u8>]) -> std::net::TcpStrea
     s
 }
 
+/// A TCP connection from `from` (port 0) to `to`, reads timing out after 5 s; with
+/// `recv_buffer`, its kernel receive buffer is set that small before connecting (a client that
+/// can hold little unread).
+pub(crate) fn tcp_from(
+    from: IpAddr,
+    to: SocketAddr,
+    recv_buffer: Option<usize>,
+) -> std::io::Result<std::net::TcpStream> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
+    if let Some(n) = recv_buffer {
+        s.set_recv_buffer_size(n)?;
+    }
+    s.bind(&SocketAddr::new(from, 0).into())?;
+    s.connect(&to.into())?;
+    let s: std::net::TcpStream = s.into();
+    s.set_read_timeout(Some(TCP_WAIT))?;
+    Ok(s)
+}
+
 /// Reads one length-prefixed DNS message from a TCP stream.
 pub(crate) fn tcp_read(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
