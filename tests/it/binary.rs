@@ -6,10 +6,9 @@
 //! its `listening` log lines and queried over UDP and TCP; SIGTERM (exit 0, "stopped"); SIGHUP
 //! reloading a changed zone, and keeping the old data when the new zone is broken.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -150,27 +149,8 @@ struct Served {
 
 impl Served {
     fn start(config: &Path) -> Served {
-        let mut child = Command::new(GSLB_BIN)
-            .args(["serve", "-c"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn gslb serve");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Served {
-            child: Guard(child),
-            log,
-        }
+        let (child, log) = spawn_logged(serve_command(config));
+        Served { child, log }
     }
 
     /// Waits (at most 20 s) until `count` logged lines satisfy `f`; returns them.

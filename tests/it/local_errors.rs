@@ -8,10 +8,8 @@
 //! The admin API is read over one keep-alive connection opened before the exhaustion: a new
 //! connection could not be accepted then, but a request on an open one needs no descriptor.
 
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -90,13 +88,7 @@ struct Child {
 
 impl Child {
     fn start(config: &std::path::Path) -> Child {
-        let mut cmd = Command::new(GSLB_BIN);
-        cmd.args(["serve", "-c"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        let mut cmd = serve_command(config);
         // SAFETY: between fork and exec the closure only calls setrlimit, which is
         // async-signal-safe, on a value on its own stack.
         unsafe {
@@ -111,19 +103,8 @@ impl Child {
                 Ok(())
             });
         }
-        let mut child = cmd.spawn().expect("spawn gslb serve");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Child {
-            guard: Guard(child),
-            log,
-        }
+        let (guard, log) = spawn_logged(cmd);
+        Child { guard, log }
     }
 
     /// Log lines containing every one of `parts`.

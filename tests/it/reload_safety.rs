@@ -7,10 +7,8 @@
 //! the zone when it is still missing at the next reload; reloads of a zone with an over-long
 //! line or a 1 GiB (sparse) file refused with the file's place while answers go on.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -87,25 +85,9 @@ struct Serve {
 
 impl Serve {
     fn start(config: &Path) -> Serve {
-        let mut child = Command::new(GSLB_BIN)
-            .args(["serve", "-c"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn gslb serve");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
+        let (child, log) = spawn_logged(serve_command(config));
         let mut s = Serve {
-            _child: Guard(child),
+            _child: child,
             log,
             udp: "0.0.0.0:0".parse().unwrap(),
             admin: "0.0.0.0:0".parse().unwrap(),

@@ -1,7 +1,10 @@
 //! Child processes: the real `gslb` binary, and a guard that kills a child the test leaves
 //! behind (when it fails half-way).
 
-use std::process::{Child, Command, ExitStatus};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The `gslb` binary cargo built for these tests.
@@ -23,6 +26,39 @@ pub(crate) async fn run_gslb(args: Vec<String>) -> (i32, String, String) {
     })
     .await
     .unwrap()
+}
+
+/// The lines a child has written to stderr so far, gathered by a thread as they come.
+pub(crate) type Log = Arc<Mutex<Vec<String>>>;
+
+/// `gslb serve -c config` as a command, logging at info: add to it (limits, environment) and
+/// start it with `spawn_logged`.
+pub(crate) fn serve_command(config: &Path) -> Command {
+    let mut cmd = Command::new(GSLB_BIN);
+    cmd.args(["serve", "-c"])
+        .arg(config)
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+/// Starts `cmd` (stdin and stdout closed, stderr gathered into the returned `Log`); the child is
+/// killed when the guard drops.
+pub(crate) fn spawn_logged(mut cmd: Command) -> (Guard, Log) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gslb serve");
+    let log = Log::default();
+    let stderr = child.stderr.take().unwrap();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (Guard(child), log)
 }
 
 /// A child process that is killed (and reaped) when dropped, unless it has exited.
