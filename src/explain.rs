@@ -135,9 +135,10 @@ pub fn render(t: &Explain) -> String {
     let rows: Vec<[String; 7]> = t
         .endpoints
         .iter()
-        .map(|e| {
-            let mark = if e.chosen { "*" } else { " " };
-            let state = if e.family {
+        .map(|row| {
+            let e = &row.endpoint;
+            let mark = if row.chosen { "*" } else { " " };
+            let state = if row.family {
                 e.state.to_string()
             } else {
                 "(other family)".to_string()

@@ -151,28 +151,17 @@ pub struct Status {
     pub transitions: Vec<TransitionView>,
 }
 
-/// One endpoint in an explain trace.
+/// One endpoint in an explain trace: its status row (state as assumed, with `assume_down`),
+/// and how this answer treats it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExplainEndpoint {
-    /// Address answered.
-    pub address: IpAddr,
-    /// Data center.
-    pub datacenter: String,
-    /// Failover priority.
-    pub priority: u32,
-    /// Weight.
-    pub weight: u32,
-    /// up, down or drained (as assumed, with `assume_down`).
-    pub state: EndpointState,
-    /// Last reported load, if any.
-    pub load: Option<f64>,
+    /// The endpoint as `/v1/status` shows it.
+    #[serde(flatten)]
+    pub endpoint: StatusEndpoint,
     /// Whether it is of the queried family.
     pub family: bool,
     /// Whether this answer includes it.
     pub chosen: bool,
-    /// Health detail, when the tracker has any.
-    #[serde(flatten)]
-    pub health: Option<HealthDetail>,
 }
 
 /// `/v1/explain`: why a balanced name answers what it does, for one client and family.

@@ -254,7 +254,7 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode
     }
     let mut t = trace(b, v4, &client, &health);
     for (i, e) in t.endpoints.iter_mut().enumerate() {
-        e.health = health_detail(snap.health.status.get(bi).and_then(|r| r.get(i)));
+        e.endpoint.health = health_detail(snap.health.status.get(bi).and_then(|r| r.get(i)));
     }
     t.assumed_down = assumed;
     t.health_generation = snap.health.generation;

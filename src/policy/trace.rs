@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use super::{BalancedName, Client, Decision, Reason, decide};
 use crate::state::EndpointHealth;
-use crate::views::{Explain, ExplainEndpoint};
+use crate::views::{Explain, ExplainEndpoint, StatusEndpoint};
 
 /// Describes a reason in words.
 pub fn describe(b: &BalancedName, d: &Decision) -> String {
@@ -71,15 +71,17 @@ pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHe
             .map(|(i, e)| {
                 let h = health.get(i).copied().unwrap_or(EndpointHealth::UP);
                 ExplainEndpoint {
-                    address: e.address,
-                    datacenter: b.dc_names[i].clone(),
-                    priority: e.priority,
-                    weight: e.weight,
-                    state: h.state,
-                    load: h.load,
+                    endpoint: StatusEndpoint {
+                        address: e.address,
+                        datacenter: b.dc_names[i].clone(),
+                        priority: e.priority,
+                        weight: e.weight,
+                        state: h.state,
+                        load: h.load,
+                        health: None,
+                    },
                     family: e.address.is_ipv4() == v4,
                     chosen: !d.fallback && d.chosen.as_slice().contains(&(i as u16)),
-                    health: None,
                 }
             })
             .collect(),

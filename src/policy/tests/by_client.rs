@@ -275,16 +275,16 @@ fn explain_traces_one_decision() {
     let rows: Vec<_> = t
         .endpoints
         .iter()
-        .map(|e| {
-            let dc = e.datacenter.as_str();
+        .map(|row| {
+            let e = &row.endpoint;
             (
                 e.address,
-                dc,
+                e.datacenter.as_str(),
                 e.state.as_str(),
                 e.priority,
                 e.weight,
-                e.family,
-                e.chosen,
+                row.family,
+                row.chosen,
             )
         })
         .collect();
