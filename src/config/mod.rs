@@ -283,12 +283,16 @@ impl Config {
     pub fn from_str(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            vec![Diagnostic::at_offset(
-                path,
-                text,
-                offset,
-                e.message().trim().to_string(),
-            )]
+            let mut message = e.message().trim().to_string();
+            if message.is_empty() {
+                // The toml parser gives some syntax errors no message at all (a carriage return
+                // not followed by a newline, found by fuzzing): say what stands there instead.
+                message = match text.get(offset..).and_then(|t| t.chars().next()) {
+                    Some(c) => format!("invalid TOML: unexpected '{}'", c.escape_default()),
+                    None => "invalid TOML: unexpected end of file".to_string(),
+                };
+            }
+            vec![Diagnostic::at_offset(path, text, offset, message)]
         })?;
         validate::validate(path, text, raw)
     }

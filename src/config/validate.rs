@@ -753,6 +753,21 @@ mod tests {
     }
 
     #[test]
+    fn syntax_errors_toml_leaves_unexplained_still_say_something() {
+        // Found by the config fuzz target: toml's error for a bare carriage return is empty.
+        for (text, want) in [
+            ("\r", "gslb.toml:1:1: invalid TOML: unexpected '\\r'"),
+            (
+                "[zones]\n\r",
+                "gslb.toml:2:1: invalid TOML: unexpected '\\r'",
+            ),
+        ] {
+            let e = load(text).unwrap_err();
+            assert_eq!(e, vec![want.to_string()], "{text:?}");
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_errors_with_positions() {
         let e = load(&format!("{BASE}[server]\nlistn = []\n")).unwrap_err();
         assert!(e[0].starts_with("gslb.toml:4:1:"), "{e:?}");

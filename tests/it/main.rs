@@ -13,6 +13,7 @@ mod binary;
 mod dns_authoritative;
 mod dns_edns_tcp;
 mod e2e_delegation;
+mod fuzz_regressions;
 mod health;
 mod health_timing;
 mod health_tls;
