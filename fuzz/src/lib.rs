@@ -291,12 +291,12 @@ pub fn check_response(
     );
     assert_eq!(
         word & flags::TC != 0,
-        outcome.truncated,
+        outcome.answered.truncated,
         "TC as the outcome says"
     );
     assert_eq!(
         word & flags::RCODE_MASK,
-        outcome.rcode & flags::RCODE_MASK,
+        outcome.answered.rcode & flags::RCODE_MASK,
         "RCODE as the outcome says"
     );
     let msg = match Message::from_vec(out) {
@@ -406,6 +406,8 @@ pub fn check_zonefile(fx: &ZoneFixture, data: &[u8]) {
         zones: ZoneSet::new(vec![zone]),
         balances: Vec::new(),
         answered: Vec::new(),
+        admin_token: None,
+        stale: Vec::new(),
     };
     let snap = Snapshot::new(Arc::new(served));
     let mut names = vec![origin.clone()];
