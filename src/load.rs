@@ -2,15 +2,17 @@
 //! and checked against each other.
 //!
 //! Owns: the cross-checks between the configuration and the zones (a balanced name inside a
-//! served zone, not below a delegation, without A/AAAA/CNAME of its own in the zone file) and the
-//! GeoIP database opened for the policies. Must not: touch the running server; it returns a
-//! `Served` or every problem found, each with its file and position, and the caller swaps.
+//! served zone, not below a delegation, without A/AAAA/CNAME of its own in the zone file), the
+//! GeoIP database opened for the policies, and the DNS cookie secrets read. Must not: touch the
+//! running server; it returns a `Served` or every problem found, each with its file and
+//! position, and the caller swaps.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use crate::config::Config;
+use crate::cookie::Secrets;
 use crate::diag::Diagnostic;
 use crate::policy::BalancedName;
 use crate::policy::geoip::GeoIp;
@@ -46,6 +48,19 @@ pub fn from_config(config: Config) -> Result<Served, Vec<Diagnostic>> {
             }
         },
         None => None,
+    };
+    // Read whenever cookies are on, so a reload picks up a rotated secret file and a missing
+    // or malformed one fails `gslb check`, the start and the reload alike.
+    let cookie_secrets = if config.cookies.enabled {
+        match Secrets::load(&config.cookies) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.push(Diagnostic::new(&config.file, 0, 0, e.to_string()));
+                None
+            }
+        }
+    } else {
+        None
     };
     let mut balances = Vec::new();
     for b in &config.balances {
@@ -91,6 +106,8 @@ pub fn from_config(config: Config) -> Result<Served, Vec<Diagnostic>> {
         }
     }
     if errors.is_empty() {
+        // Cookies off: never used, so no random draw can fail.
+        let cookie_secrets = cookie_secrets.unwrap_or_else(|| Secrets::from_keys(&[]));
         let answered = balances
             .iter()
             .map(|b| {
@@ -104,6 +121,7 @@ pub fn from_config(config: Config) -> Result<Served, Vec<Diagnostic>> {
             zones,
             balances,
             answered,
+            cookie_secrets,
         })
     } else {
         Err(errors)

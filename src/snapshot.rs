@@ -11,6 +11,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::SystemTime;
 
 use crate::config::Config;
+use crate::cookie::Secrets;
 use crate::zone::ZoneSet;
 
 use crate::policy::BalancedName;
@@ -27,6 +28,9 @@ pub struct Served {
     pub balances: Vec<BalancedName>,
     /// Addresses answered, per balanced name, per endpoint (then one for fallback addresses).
     pub answered: Vec<Box<[AtomicU64]>>,
+    /// What DNS cookies are keyed with: the `secret_file` as read at this (re)load, or the
+    /// process's random secret, which every reload shares.
+    pub cookie_secrets: Secrets,
 }
 
 /// Health of every endpoint of every balanced name, as the tracker last published it.

@@ -6,6 +6,7 @@
 
 pub mod defaults;
 mod raw;
+pub mod secret;
 mod validate;
 
 use std::net::{IpAddr, SocketAddr};
