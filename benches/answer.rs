@@ -77,15 +77,41 @@ fn packet(name: &str, qtype: u16) -> Vec<u8> {
     p
 }
 
+/// `packet` with a COOKIE option holding `cookie` in its OPT.
+fn with_cookie(mut p: Vec<u8>, cookie: &[u8]) -> Vec<u8> {
+    let n = p.len();
+    p[n - 2..].copy_from_slice(&(4 + cookie.len() as u16).to_be_bytes());
+    p.extend_from_slice(&10u16.to_be_bytes());
+    p.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+    p.extend_from_slice(cookie);
+    p
+}
+
 fn bench(c: &mut Criterion) {
     let (_dir, snap) = setup();
     let peer: IpAddr = "127.0.0.1".parse().unwrap();
+    let client = [7u8; 8];
+    let server = snap
+        .served
+        .cookie_secrets
+        .issue(&client, peer, gslb::cookie::now());
+    let valid = [&client[..], &server[..]].concat();
     let cases = [
         ("static", packet("host54321.bench.example.", 1)),
         ("balanced-all", packet("app.bench.example.", 1)),
         ("balanced-weighted", packet("wapp.bench.example.", 1)),
         ("nxdomain", packet("nope54321.bench.example.", 1)),
         ("nodata", packet("host54321.bench.example.", 16)),
+        // A resolver's first query: a client cookie, one SipHash to issue ours.
+        (
+            "static-client-cookie",
+            with_cookie(packet("host54321.bench.example.", 1), &client),
+        ),
+        // Its later queries: a valid server cookie, one SipHash to verify, echoed.
+        (
+            "static-valid-cookie",
+            with_cookie(packet("host54321.bench.example.", 1), &valid),
+        ),
     ];
     let mut out = Vec::with_capacity(4096);
     let mut g = c.benchmark_group("answer");

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod config;
 pub mod control;
+pub mod cookie;
 pub mod diag;
 pub mod dns;
 pub mod explain;

@@ -3,8 +3,8 @@
 //!
 //! Owns: the cross-checks between the configuration and the zones (a balanced name inside a
 //! served zone, not below a delegation, without A/AAAA/CNAME of its own in the zone file), the
-//! files the configuration names (GeoIP database, admin token, cookie secrets: read here, so
-//! `gslb check` finds what `serve` would), and which running zones a reload keeps when their
+//! files the configuration names (GeoIP database, admin token, DNS cookie secrets: read here,
+//! so `gslb check` finds what `serve` would), and which running zones a reload keeps when their
 //! file vanished. Must not: touch the running server or log; it returns a `Served` or every
 //! problem found, each with its file and position, and the caller swaps.
 
@@ -14,6 +14,7 @@ use std::sync::atomic::AtomicU64;
 
 use crate::config::secret::{Secret, read_cookie_secrets, read_token};
 use crate::config::{Config, Pos};
+use crate::cookie::Secrets;
 use crate::diag::Diagnostic;
 use crate::policy::BalancedName;
 use crate::policy::geoip::GeoIp;
@@ -93,6 +94,25 @@ fn build(
         },
         None => None,
     };
+    // Read at every load, so a reload picks up a rotated secret file and a missing or malformed
+    // one fails `gslb check`, the start and the reload alike, at its place in gslb.toml.
+    let cookie_secrets = match &config.cookies.secret_file {
+        Some(p) => match read_cookie_secrets(p) {
+            Ok(keys) => Some(Secrets::from_keys(&keys)),
+            Err(e) => {
+                errors.push(at(&config, config.cookies.secret_file_pos, e.to_string()));
+                None
+            }
+        },
+        None if config.cookies.enabled => match Secrets::random() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.push(Diagnostic::new(&config.file, 0, 0, e.to_string()));
+                None
+            }
+        },
+        None => None,
+    };
     let mut balances = Vec::new();
     for b in &config.balances {
         let here = |m: String| Diagnostic::new(&config.file, b.pos.line, b.pos.col, m);
@@ -155,12 +175,9 @@ fn build(
             .map_err(|e| errors.push(at(&config, config.admin.token_file_pos, e.to_string())))
             .ok()
     });
-    if let Some(p) = &config.cookies.secret_file
-        && let Err(e) = read_cookie_secrets(p)
-    {
-        errors.push(at(&config, config.cookies.secret_file_pos, e.to_string()));
-    }
     if errors.is_empty() {
+        // Cookies off: never used, so no random draw can fail.
+        let cookie_secrets = cookie_secrets.unwrap_or_else(|| Secrets::from_keys(&[]));
         let answered = balances
             .iter()
             .map(|b| {
@@ -176,6 +193,7 @@ fn build(
             answered,
             admin_token,
             stale,
+            cookie_secrets,
         };
         Ok((served, dropped.into_iter().map(|(_, d)| d).collect()))
     } else {

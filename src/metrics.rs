@@ -31,7 +31,7 @@ const QTYPES: [(u16, &str); 14] = [
     (0, "other"),
 ];
 /// Response codes counted by name; everything else is "other".
-const RCODES: [(u16, &str); 8] = [
+const RCODES: [(u16, &str); 9] = [
     (rcode::NOERROR, "NOERROR"),
     (rcode::FORMERR, "FORMERR"),
     (rcode::SERVFAIL, "SERVFAIL"),
@@ -39,6 +39,7 @@ const RCODES: [(u16, &str); 8] = [
     (rcode::NOTIMP, "NOTIMP"),
     (rcode::REFUSED, "REFUSED"),
     (rcode::BADVERS, "BADVERS"),
+    (rcode::BADCOOKIE, "BADCOOKIE"),
     (u16::MAX, "other"),
 ];
 const QTYPE_COUNT: usize = QTYPES.len();

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use crate::config::Config;
 use crate::config::secret::Secret;
+use crate::cookie::Secrets;
 use crate::zone::ZoneSet;
 
 use crate::policy::BalancedName;
@@ -34,6 +35,9 @@ pub struct Served {
     /// Zones served from the previous snapshot's copy because their file vanished before this
     /// reload (docs/configuration.md, "Reloading"); dropped at the next reload if still absent.
     pub stale: Vec<StaleZone>,
+    /// What DNS cookies are keyed with: the `secret_file` as read at this (re)load, or the
+    /// process's random secret, which every reload shares.
+    pub cookie_secrets: Secrets,
 }
 
 /// A zone whose file was missing at a reload, kept from the running copy.

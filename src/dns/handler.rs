@@ -1,7 +1,8 @@
 //! One query in, one response out: the checks every query goes through before the lookup.
 //!
-//! Owns: FORMERR/NOTIMP/REFUSED/BADVERS decisions, the UDP size limit (RFC 6891 §6.2.5 with our
-//! `udp_payload_max` cap), the OPT and ECS echo (RFC 7871 §7.2), and picking the zone.
+//! Owns: FORMERR/NOTIMP/REFUSED/BADVERS/BADCOOKIE decisions, the UDP size limit (RFC 6891
+//! §6.2.5 with our `udp_payload_max` cap), the OPT and its echoes (ECS, RFC 7871 §7.2; COOKIE,
+//! RFC 7873 §5.2; NSID, RFC 5001), the CHAOS identity answers, and picking the zone.
 //! Must not: block, lock, or allocate beyond the caller's reusable buffer; it reads one
 //! snapshot for the whole query.
 
@@ -9,11 +10,12 @@ use std::net::IpAddr;
 
 use super::lookup::{Resolved, resolve};
 use super::rrl::{self, ResponseClass};
+use crate::cookie::Verdict;
 use crate::metrics::Answered;
 use crate::snapshot::Snapshot;
 pub use crate::wire::Transport;
 use crate::wire::{
-    self, MIN_UDP_PAYLOAD, OptOut, ParseError, ResponseWriter, parse_query, rcode, rtype,
+    self, MIN_UDP_PAYLOAD, OptOut, ParseError, ResponseWriter, Section, parse_query, rcode, rtype,
 };
 
 /// What happened to one query, for metrics and rate limiting.
@@ -25,6 +27,10 @@ pub struct Outcome {
     pub rrl: Option<RrlSubject>,
     /// Where the question ends and how long the OPT record is: what a slipped answer keeps.
     pub keep: (u16, u16),
+    /// The query sent a client cookie without a valid server cookie, and the OPT carries a
+    /// fresh one of ours: a slip is then BADCOOKIE rather than TC (RFC 7873 §5.2.3), so the
+    /// client retries over UDP with the cookie, which exempts it.
+    pub slip_badcookie: bool,
 }
 
 /// An answer as response rate limiting counts it.
@@ -68,13 +74,92 @@ fn rrl_subject(
     })
 }
 
-fn opt_for(edns: &wire::Edns, snap: &Snapshot, ext_rcode: u8) -> OptOut {
+fn opt_for(edns: &wire::Edns, snap: &Snapshot, ext_rcode: u8) -> OptOut<'static> {
     OptOut {
         payload: snap.udp_payload_max(),
         ext_rcode,
         dnssec_ok: edns.dnssec_ok,
         ecs: edns.ecs.map(|c| (c, 0)),
+        cookie: None,
+        nsid: None,
     }
+}
+
+/// What a query's COOKIE option earns it (RFC 7873 §5.2).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CookieState {
+    /// No cookie, or cookies off: answered as if we did not implement them (§5.2.1).
+    Absent,
+    /// A client cookie only, or a server cookie that is not (or no longer) ours (§5.2.3/§5.2.4):
+    /// the answer carries a fresh server cookie.
+    Fresh,
+    /// A valid server cookie of ours (§5.2.5): never rate limited.
+    Valid,
+}
+
+/// The COOKIE option to answer `edns` with, and what the query's cookie is worth. One SipHash
+/// per query that sends a cookie (two when a valid one is re-issued), none for the others.
+fn cookie_for(snap: &Snapshot, edns: &wire::Edns, peer: IpAddr) -> (Option<[u8; 24]>, CookieState) {
+    let Some(c) = edns.cookie.filter(|_| snap.served.config.cookies.enabled) else {
+        return (None, CookieState::Absent);
+    };
+    let secrets = &snap.served.cookie_secrets;
+    let now = crate::cookie::now();
+    let (server, state) = match c
+        .server
+        .map(|s| (s, secrets.check(&c.client, &s, peer, now)))
+    {
+        Some((s, Verdict::Valid { reissue: false })) => (s, CookieState::Valid),
+        Some((_, Verdict::Valid { reissue: true })) => {
+            (secrets.issue(&c.client, peer, now), CookieState::Valid)
+        }
+        _ => (secrets.issue(&c.client, peer, now), CookieState::Fresh),
+    };
+    let mut out = [0u8; 24];
+    out[..8].copy_from_slice(&c.client);
+    out[8..].copy_from_slice(&server);
+    (Some(out), state)
+}
+
+/// The TXT string a CHAOS query for `qname` is answered with: the identity for `id.server.`
+/// and `hostname.bind.`, the version for `version.server.` and `version.bind.` (None when it
+/// is hidden with ""). These four names are what NSD, Knot and BIND answer and what `dig`
+/// users ask.
+fn chaos_text<'s>(snap: &'s Snapshot, qname: &[u8]) -> Option<&'s str> {
+    let server = &snap.served.config.server;
+    match qname {
+        b"\x02id\x06server\x00" | b"\x08hostname\x04bind\x00" => Some(&server.identity),
+        b"\x07version\x06server\x00" | b"\x07version\x04bind\x00" => {
+            Some(server.version.as_str()).filter(|v| !v.is_empty())
+        }
+        _ => None,
+    }
+}
+
+/// Answers a CHAOS query: TXT for the identity names, with AA, class CH and TTL 0 as NSD and
+/// Knot answer; REFUSED for anything else. Returns the RCODE.
+fn chaos(snap: &Snapshot, qname: &[u8], qtype: u16, w: &mut ResponseWriter<'_>) -> u16 {
+    let Some(text) = chaos_text(snap, qname).filter(|_| qtype == rtype::TXT) else {
+        w.set_rcode(rcode::REFUSED);
+        return rcode::REFUSED;
+    };
+    // One character-string (RFC 1035 §3.3.14); the config allows at most 255 bytes.
+    let text = &text.as_bytes()[..text.len().min(255)];
+    let mut rdata = [0u8; 256];
+    rdata[0] = text.len() as u8;
+    rdata[1..=text.len()].copy_from_slice(text);
+    w.set_aa(true);
+    let rdata = &rdata[..=text.len()];
+    w.record_in_class(
+        Section::Answer,
+        qname,
+        rtype::TXT,
+        rtype::CLASS_CH,
+        0,
+        rdata,
+        true,
+    );
+    w.rcode()
 }
 
 /// Answers `packet` from `peer` into `out`. Returns None when nothing should be sent.
@@ -120,12 +205,17 @@ pub fn handle(
                 },
                 rrl: rrl_subject(snap, transport, peer, ResponseClass::Error, &[], 0, None),
                 keep,
+                slip_badcookie: false,
             });
         }
     };
     let limit = match transport {
         Transport::Udp => udp_limit(q.edns.as_ref()),
         Transport::Tcp => u16::MAX as usize,
+    };
+    let (cookie, cookie_state) = match &q.edns {
+        Some(e) => cookie_for(snap, e, peer),
+        None => (None, CookieState::Absent),
     };
     let mut w = ResponseWriter::new(out, packet, Some(q.question_end), q.qname.as_bytes(), limit);
     let done = |w: ResponseWriter<'_>, rc: u16, rrl: Option<RrlSubject>| {
@@ -138,8 +228,11 @@ pub fn handle(
                 rcode: rc,
                 truncated,
             },
-            rrl,
+            // RFC 7873 §5.3 and the contract: a valid server cookie proves the address is
+            // not spoofed, so there is nothing to reflect and no reason to limit.
+            rrl: rrl.filter(|_| cookie_state != CookieState::Valid),
             keep,
+            slip_badcookie: cookie_state == CookieState::Fresh,
         })
     };
     let error = || rrl_subject(snap, transport, peer, ResponseClass::Error, &[], 0, None);
@@ -152,7 +245,38 @@ pub fn handle(
             w.set_rcode(rcode::BADVERS);
             return done(w, rcode::BADVERS, error());
         }
-        w.set_opt(opt_for(e, snap, 0));
+        let mut opt = opt_for(e, snap, 0);
+        opt.cookie = cookie;
+        if e.nsid {
+            opt.nsid = Some(snap.served.config.server.identity.as_bytes());
+        }
+        w.set_opt(opt);
+        if cookie_state == CookieState::Fresh
+            && transport == Transport::Udp
+            && snap.served.config.cookies.require
+        {
+            // RFC 7873 §5.2.3/§5.4: no answer, our fresh cookie to retry with.
+            w.set_rcode(rcode::BADCOOKIE);
+            return done(w, rcode::BADCOOKIE, error());
+        }
+    }
+    if q.qclass == rtype::CLASS_CH {
+        let rc = chaos(snap, q.qname.as_bytes(), q.qtype, &mut w);
+        let subject = if rc == rcode::NOERROR {
+            let name = q.qname.as_bytes();
+            rrl_subject(
+                snap,
+                transport,
+                peer,
+                ResponseClass::Answer,
+                name,
+                q.qtype,
+                None,
+            )
+        } else {
+            error()
+        };
+        return done(w, rc, subject);
     }
     let early = if q.qclass != rtype::CLASS_IN {
         // Only IN is served; other classes never see IN data.

@@ -19,10 +19,11 @@ use super::handler::{Outcome, Transport, handle};
 use super::rrl::{self, Action, Limiter};
 use crate::metrics::{Metrics, Tally};
 use crate::snapshot::Snapshot;
-use crate::wire::truncate_in_place;
+use crate::wire::{rcode, rcode_in_place, truncate_in_place};
 
 /// Response rate limiting of one answer (`out`): counts it, and slips it (truncates it in
-/// place) or drops it (empties it) when its bucket is over its rate, unless `log_only`.
+/// place, or makes it BADCOOKIE when the client sent a cookie) or drops it (empties it) when
+/// its bucket is over its rate, unless `log_only`.
 fn rate_limit(
     limiter: &Limiter,
     snap: &Snapshot,
@@ -48,6 +49,9 @@ fn rate_limit(
     }
     match verdict.action {
         Action::Send => {}
+        Action::Slip if o.slip_badcookie => {
+            rcode_in_place(out, o.keep.0.into(), o.keep.1.into(), rcode::BADCOOKIE);
+        }
         Action::Slip => truncate_in_place(out, o.keep.0.into(), o.keep.1.into()),
         Action::Drop => out.clear(),
     }

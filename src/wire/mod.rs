@@ -10,8 +10,8 @@ pub mod name;
 mod query;
 mod response;
 
-pub use query::{ClientSubnet, Edns, ParseError, Query, parse_query};
-pub use response::{OptOut, ResponseWriter, Section, truncate_in_place};
+pub use query::{ClientSubnet, Cookie, Edns, ParseError, Query, parse_query};
+pub use response::{OptOut, ResponseWriter, Section, rcode_in_place, truncate_in_place};
 
 /// How the query arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,8 +70,11 @@ pub mod rtype {
     pub const ANY: u16 = 255;
     /// Certification authority authorization (RFC 8659).
     pub const CAA: u16 = 257;
-    /// The Internet class, the only one served.
+    /// The Internet class, the only one served from zones.
     pub const CLASS_IN: u16 = 1;
+    /// The CHAOS class: only the server's identity and version are answered in it (`id.server.`,
+    /// `version.server.` and their BIND names), as NSD and Knot do.
+    pub const CLASS_CH: u16 = 3;
 }
 
 /// Response codes (RFC 1035 §4.1.1, RFC 6891 §9 for the extended BADVERS).
@@ -90,6 +93,8 @@ pub mod rcode {
     pub const REFUSED: u16 = 5;
     /// EDNS version not supported (12 bits: the upper eight go in the OPT).
     pub const BADVERS: u16 = 16;
+    /// A missing or invalid server cookie (RFC 7873 §8; extended, like BADVERS).
+    pub const BADCOOKIE: u16 = 23;
 }
 
 /// Bits of the header's flags word, octets 2–3 read big-endian (RFC 1035 §4.1.1; AD and CD from
@@ -120,8 +125,13 @@ pub mod flags {
     }
 }
 
-/// EDNS numbers (RFC 6891) and those of its Client Subnet option (RFC 7871).
+/// EDNS numbers (RFC 6891) and those of its options: NSID (RFC 5001), Client Subnet (RFC 7871),
+/// COOKIE (RFC 7873).
 pub mod edns {
+    /// Option code of the Name Server Identifier (RFC 5001 §2.3).
+    pub const OPTION_NSID: u16 = 3;
+    /// Option code of DNS cookies (RFC 7873 §4).
+    pub const OPTION_COOKIE: u16 = 10;
     /// The DO bit in the OPT record's flags, the low half of its TTL field (RFC 3225 §3).
     pub const DO: u16 = 0x8000;
     /// Option code of Client Subnet (RFC 7871 §6).

@@ -1,8 +1,9 @@
 //! Parsing a query packet without allocating: the header, the one question, and the OPT record
-//! with its Client Subnet option.
+//! with its Client Subnet, COOKIE and NSID options.
 //!
 //! Owns: what counts as a query we answer, which malformed packets get FORMERR or NOTIMP and
-//! which are dropped unanswered, and the validation RFC 6891 and RFC 7871 ask of an OPT.
+//! which are dropped unanswered, and the validation RFC 6891, RFC 7871 and RFC 7873 ask of an
+//! OPT.
 //! Must not: allocate, write any response bytes (see `response`), or know about zones.
 
 use std::net::IpAddr;
@@ -30,6 +31,21 @@ pub struct Edns {
     pub dnssec_ok: bool,
     /// Client Subnet, when present.
     pub ecs: Option<ClientSubnet>,
+    /// The COOKIE option, when present.
+    pub cookie: Option<Cookie>,
+    /// Whether the query asks for our NSID (an empty NSID option, RFC 5001 §2.1).
+    pub nsid: bool,
+}
+
+/// A COOKIE option as received (RFC 7873 §4), its length already checked (§5.2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cookie {
+    /// The client cookie.
+    pub client: [u8; 8],
+    /// The server cookie, when it has the 16 octets of an RFC 9018 cookie. One of any other
+    /// valid length (8–32 octets) cannot be one we issued and reads as absent: the query is then
+    /// answered as one with a client cookie only (RFC 7873 §5.2.4).
+    pub server: Option<[u8; 16]>,
 }
 
 /// A parsed query. The question's raw bytes stay in the packet and are echoed from there, so the
@@ -100,7 +116,21 @@ fn skip_name(packet: &[u8], mut pos: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// Parses the ECS option data (RFC 7871 §6), rejecting what §7.1.1 calls malformed.
+/// Parses the COOKIE option data: a client cookie of 8 octets, then optionally a server cookie
+/// of 8 to 32 (RFC 7873 §4). Any other length is malformed (§5.2.2).
+fn parse_cookie(data: &[u8]) -> Option<Cookie> {
+    let client: [u8; 8] = data.get(..8)?.try_into().ok()?;
+    let server = match data.len() - 8 {
+        0 => None,
+        16 => data[8..].try_into().ok(),
+        8..=32 => None,
+        _ => return None,
+    };
+    Some(Cookie { client, server })
+}
+
+/// Parses the ECS option data (RFC 7871 §6), rejecting what §7.1.1 calls malformed, and a
+/// SCOPE PREFIX-LENGTH other than 0, which §6 forbids in queries.
 fn parse_ecs(data: &[u8]) -> Option<ClientSubnet> {
     let family = u16_at(data, 0)?;
     let source = *data.get(2)?;
@@ -111,7 +141,7 @@ fn parse_ecs(data: &[u8]) -> Option<ClientSubnet> {
         edns::FAMILY_IPV6 => 128,
         _ => return None,
     };
-    if source > max || scope > max || addr_bytes.len() != (source as usize).div_ceil(8) {
+    if source > max || scope != 0 || addr_bytes.len() != (source as usize).div_ceil(8) {
         return None;
     }
     let mut full = [0u8; 16];
@@ -205,6 +235,8 @@ pub fn parse_query(packet: &[u8]) -> Result<Query, ParseError> {
             version: (ttl_hi & 0xFF) as u8,
             dnssec_ok: ttl_lo & edns::DO != 0,
             ecs: None,
+            cookie: None,
+            nsid: false,
         };
         let mut i = 0;
         while i < rdata.len() {
@@ -218,6 +250,14 @@ pub fn parse_query(packet: &[u8]) -> Result<Query, ParseError> {
                     return Err(formerr(Some(question_end), Some(e)));
                 }
                 e.ecs = Some(parse_ecs(data).ok_or(formerr(Some(question_end), Some(e)))?);
+            } else if code == edns::OPTION_COOKIE && e.version == 0 {
+                // A second COOKIE is as malformed as a second ECS: which one would we echo?
+                if e.cookie.is_some() {
+                    return Err(formerr(Some(question_end), Some(e)));
+                }
+                e.cookie = Some(parse_cookie(data).ok_or(formerr(Some(question_end), Some(e)))?);
+            } else if code == edns::OPTION_NSID && data.is_empty() {
+                e.nsid = true;
             }
             i += 4 + len;
         }
@@ -347,6 +387,59 @@ pub(super) mod tests {
                 "{ecs:?}"
             );
         }
+    }
+
+    #[test]
+    fn ecs_with_a_scope_is_formerr() {
+        let ecs = [0, 8, 0, 7, 0, 1, 24, 16, 198, 51, 100];
+        let p = query(b"\x00", 1, &opt(1232, 0, &ecs), 1);
+        assert!(matches!(
+            parse_query(&p),
+            Err(ParseError::Reply { rcode: 1, .. })
+        ));
+    }
+
+    fn cookie_option(len: usize) -> Vec<u8> {
+        let mut o = vec![0, 10];
+        o.extend_from_slice(&(len as u16).to_be_bytes());
+        o.extend((1..=len).map(|i| i as u8));
+        o
+    }
+
+    #[test]
+    fn cookies_parse_by_length() {
+        let parsed = |len| parse_query(&query(b"\x00", 1, &opt(1232, 0, &cookie_option(len)), 1));
+        let c = parsed(8).unwrap().edns.unwrap().cookie.unwrap();
+        assert_eq!(c.client, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(c.server, None);
+        let c = parsed(24).unwrap().edns.unwrap().cookie.unwrap();
+        assert_eq!(c.server.unwrap()[0], 9);
+        // Valid lengths that cannot be an RFC 9018 cookie of ours: a client cookie only.
+        for len in [16, 23, 25, 40] {
+            let c = parsed(len).unwrap().edns.unwrap().cookie.unwrap();
+            assert_eq!(c.server, None, "{len}");
+        }
+        // RFC 7873 §5.2.2: shorter than 8, 9–15, or longer than 40 octets are FORMERR.
+        for len in [0, 1, 5, 7, 9, 15, 41, 48] {
+            assert!(
+                matches!(parsed(len), Err(ParseError::Reply { rcode: 1, .. })),
+                "{len}"
+            );
+        }
+        let mut two = cookie_option(8);
+        two.extend(cookie_option(8));
+        assert!(matches!(
+            parse_query(&query(b"\x00", 1, &opt(1232, 0, &two), 1)),
+            Err(ParseError::Reply { rcode: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn only_an_empty_nsid_option_asks_for_it() {
+        let ask = parse_query(&query(b"\x00", 1, &opt(1232, 0, &[0, 3, 0, 0]), 1));
+        assert!(ask.unwrap().edns.unwrap().nsid);
+        let odd = parse_query(&query(b"\x00", 1, &opt(1232, 0, &[0, 3, 0, 1, 7]), 1));
+        assert!(!odd.unwrap().edns.unwrap().nsid);
     }
 
     #[test]

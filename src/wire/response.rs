@@ -27,7 +27,7 @@ pub enum Section {
 
 /// The OPT record a response carries.
 #[derive(Clone, Copy, Debug)]
-pub struct OptOut {
+pub struct OptOut<'a> {
     /// Our UDP payload size, advertised to the client.
     pub payload: u16,
     /// Upper eight bits of an extended RCODE.
@@ -36,13 +36,22 @@ pub struct OptOut {
     pub dnssec_ok: bool,
     /// Client Subnet to echo, with the scope prefix that decided the answer.
     pub ecs: Option<(ClientSubnet, u8)>,
+    /// The COOKIE option: the client's cookie, then our server cookie (RFC 7873 §4).
+    pub cookie: Option<[u8; 24]>,
+    /// Our NSID, when the query asked for it (RFC 5001 §2.2).
+    pub nsid: Option<&'a [u8]>,
 }
 
-impl OptOut {
-    fn wire_len(&self) -> usize {
-        11 + self
-            .ecs
+impl OptOut<'_> {
+    fn rdata_len(&self) -> usize {
+        self.ecs
             .map_or(0, |(c, _)| 8 + (c.source_prefix as usize).div_ceil(8))
+            + self.cookie.map_or(0, |c| 4 + c.len())
+            + self.nsid.map_or(0, |n| 4 + n.len())
+    }
+
+    fn wire_len(&self) -> usize {
+        11 + self.rdata_len()
     }
 
     fn write(&self, buf: &mut Vec<u8>) {
@@ -52,26 +61,33 @@ impl OptOut {
         buf.push(self.ext_rcode);
         buf.push(0);
         buf.extend_from_slice(&(if self.dnssec_ok { edns::DO } else { 0 }).to_be_bytes());
-        match self.ecs {
-            None => buf.extend_from_slice(&[0, 0]),
-            Some((c, scope)) => {
-                let n = (c.source_prefix as usize).div_ceil(8);
-                buf.extend_from_slice(&((8 + n) as u16).to_be_bytes());
-                buf.extend_from_slice(&edns::OPTION_ECS.to_be_bytes());
-                buf.extend_from_slice(&((4 + n) as u16).to_be_bytes());
-                let (family, octets): (u16, [u8; 16]) = match c.addr {
-                    IpAddr::V4(a) => {
-                        let mut o = [0u8; 16];
-                        o[..4].copy_from_slice(&a.octets());
-                        (edns::FAMILY_IPV4, o)
-                    }
-                    IpAddr::V6(a) => (edns::FAMILY_IPV6, a.octets()),
-                };
-                buf.extend_from_slice(&family.to_be_bytes());
-                buf.push(c.source_prefix);
-                buf.push(scope);
-                buf.extend_from_slice(&octets[..n]);
-            }
+        buf.extend_from_slice(&(self.rdata_len() as u16).to_be_bytes());
+        if let Some((c, scope)) = self.ecs {
+            let n = (c.source_prefix as usize).div_ceil(8);
+            buf.extend_from_slice(&edns::OPTION_ECS.to_be_bytes());
+            buf.extend_from_slice(&((4 + n) as u16).to_be_bytes());
+            let (family, octets): (u16, [u8; 16]) = match c.addr {
+                IpAddr::V4(a) => {
+                    let mut o = [0u8; 16];
+                    o[..4].copy_from_slice(&a.octets());
+                    (edns::FAMILY_IPV4, o)
+                }
+                IpAddr::V6(a) => (edns::FAMILY_IPV6, a.octets()),
+            };
+            buf.extend_from_slice(&family.to_be_bytes());
+            buf.push(c.source_prefix);
+            buf.push(scope);
+            buf.extend_from_slice(&octets[..n]);
+        }
+        if let Some(c) = &self.cookie {
+            buf.extend_from_slice(&edns::OPTION_COOKIE.to_be_bytes());
+            buf.extend_from_slice(&(c.len() as u16).to_be_bytes());
+            buf.extend_from_slice(c);
+        }
+        if let Some(n) = self.nsid {
+            buf.extend_from_slice(&edns::OPTION_NSID.to_be_bytes());
+            buf.extend_from_slice(&(n.len() as u16).to_be_bytes());
+            buf.extend_from_slice(n);
         }
     }
 }
@@ -178,7 +194,7 @@ pub struct ResponseWriter<'b> {
     section: Section,
     truncated: bool,
     compress: Compressor,
-    opt: Option<OptOut>,
+    opt: Option<OptOut<'b>>,
 }
 
 impl<'b> ResponseWriter<'b> {
@@ -261,7 +277,7 @@ impl<'b> ResponseWriter<'b> {
     }
 
     /// Attaches the OPT record; its size is reserved from the limit from now on.
-    pub fn set_opt(&mut self, opt: OptOut) {
+    pub fn set_opt(&mut self, opt: OptOut<'b>) {
         let rc_hi = self.opt.map_or(0, |o| o.ext_rcode);
         self.opt = Some(OptOut {
             ext_rcode: opt.ext_rcode.max(rc_hi),
@@ -326,6 +342,21 @@ impl<'b> ResponseWriter<'b> {
         rdata: &[u8],
         required: bool,
     ) -> bool {
+        self.record_in_class(section, owner, rtype, rtype::CLASS_IN, ttl, rdata, required)
+    }
+
+    /// `record` in another class than IN (the CHAOS identity answers).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_in_class(
+        &mut self,
+        section: Section,
+        owner: &[u8],
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: &[u8],
+        required: bool,
+    ) -> bool {
         if self.truncated {
             return false;
         }
@@ -335,7 +366,7 @@ impl<'b> ResponseWriter<'b> {
         let saved = self.compress.count;
         self.write_name(owner);
         self.buf.extend_from_slice(&rtype.to_be_bytes());
-        self.buf.extend_from_slice(&rtype::CLASS_IN.to_be_bytes());
+        self.buf.extend_from_slice(&class.to_be_bytes());
         self.buf.extend_from_slice(&ttl.to_be_bytes());
         self.buf
             .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
@@ -386,21 +417,45 @@ impl<'b> ResponseWriter<'b> {
     }
 }
 
-/// Rewrites a finished response, in place, as its truncated form (RFC 2181 §9): header and
-/// question kept, the OPT record (the last `opt_len` bytes) kept, every other record dropped,
-/// TC set. What a rate limiter "slips" instead of the full answer: no larger than the query, so
-/// nothing is amplified, and a real client behind the address retries over TCP.
-pub fn truncate_in_place(buf: &mut Vec<u8>, question_end: usize, opt_len: usize) {
+/// Cuts a finished response, in place, back to its header, question and OPT record (the last
+/// `opt_len` bytes). False when the buffer is not such a response.
+fn keep_question_and_opt(buf: &mut Vec<u8>, question_end: usize, opt_len: usize) -> bool {
     if buf.len() < question_end + opt_len || question_end < HEADER_LEN {
-        return;
+        return false;
     }
     let opt_start = buf.len() - opt_len;
     buf.copy_within(opt_start.., question_end);
     buf.truncate(question_end + opt_len);
-    let word = u16::from_be_bytes([buf[2], buf[3]]) | flags::TC;
-    buf[2..4].copy_from_slice(&word.to_be_bytes());
     buf[6..10].fill(0);
     buf[10..12].copy_from_slice(&u16::from(opt_len > 0).to_be_bytes());
+    true
+}
+
+/// Rewrites a finished response, in place, as its truncated form (RFC 2181 §9): header and
+/// question kept, the OPT record (the last `opt_len` bytes) kept, every other record dropped,
+/// TC set. What a rate limiter "slips" instead of the full answer: no larger than the query (but for the OPT's cookie and NSID, which the client asked for), so
+/// nothing is amplified, and a real client behind the address retries over TCP.
+pub fn truncate_in_place(buf: &mut Vec<u8>, question_end: usize, opt_len: usize) {
+    if keep_question_and_opt(buf, question_end, opt_len) {
+        let word = u16::from_be_bytes([buf[2], buf[3]]) | flags::TC;
+        buf[2..4].copy_from_slice(&word.to_be_bytes());
+    }
+}
+
+/// Rewrites a finished response, in place, as an error `rc` without records: header, question
+/// and OPT record kept (the extended RCODE's upper bits written into the OPT). What a rate
+/// limiter slips to a client that sent a cookie: BADCOOKIE, whose OPT already carries a fresh
+/// server cookie for the retry (RFC 7873 §5.2.3). Without an OPT only the low four bits fit.
+pub fn rcode_in_place(buf: &mut Vec<u8>, question_end: usize, opt_len: usize, rc: u16) {
+    if keep_question_and_opt(buf, question_end, opt_len) {
+        let word =
+            (u16::from_be_bytes([buf[2], buf[3]]) & !flags::RCODE_MASK) | (rc & flags::RCODE_MASK);
+        buf[2..4].copy_from_slice(&word.to_be_bytes());
+        if opt_len >= 11 {
+            // OPT: root name (1), TYPE (2), CLASS (2), then EXTENDED-RCODE (RFC 6891 §6.1.3).
+            buf[question_end + 5] = (rc >> 4) as u8;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -478,6 +533,8 @@ mod tests {
             ext_rcode: 0,
             dnssec_ok: true,
             ecs: None,
+            cookie: Some([7; 24]),
+            nsid: Some(b"ns1"),
         });
         for _ in 0..3 {
             assert!(w.record(
@@ -507,6 +564,27 @@ mod tests {
             &[0, 1, 0, 0, 0, 0, 0, 1],
             "QD 1, AN 0, NS 0, AR 1 (OPT)"
         );
+        // An independent decoder reads the options back.
+        let m = hickory_proto::op::Message::from_vec(&buf).unwrap();
+        let e = m.edns.unwrap();
+        assert!(
+            e.option(hickory_proto::rr::rdata::opt::EdnsCode::Cookie)
+                .is_some()
+        );
+        assert!(
+            e.option(hickory_proto::rr::rdata::opt::EdnsCode::NSID)
+                .is_some()
+        );
+
+        let mut bad = buf.clone();
+        rcode_in_place(&mut bad, question_end, opt_len, 23);
+        let m = hickory_proto::op::Message::from_vec(&bad).unwrap();
+        assert_eq!(
+            u16::from(m.response_code),
+            23,
+            "BADCOOKIE, its upper bits in the OPT"
+        );
+        assert!(m.answers.is_empty());
     }
 
     #[test]

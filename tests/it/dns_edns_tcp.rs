@@ -184,7 +184,15 @@ async fn unknown_options_are_ignored_and_two_opts_are_formerr() {
         assert_eq!(r.metadata.response_code, ResponseCode::NoError);
         assert_eq!(addrs(&r), vec!["192.0.2.80"]);
         assert_opt(&r, 1232);
-        assert_eq!(reply[reply.len() - 2..], [0, 0], "no options echoed");
+        // Unknown options are not echoed; the COOKIE is answered with our server cookie
+        // (RDLENGTH 28: code, length, 8 + 16 octets), the last thing in the packet.
+        let opt_rdata = &reply[reply.len() - 30..];
+        assert_eq!(
+            opt_rdata[..6],
+            [0, 28, 0, 10, 0, 24],
+            "only the COOKIE option"
+        );
+        assert_eq!(opt_rdata[6..14], cookie, "client cookie echoed");
     }
     let mut p = raw_edns(0x0d0d, "www.example.com.", &raw_opt(1232, 0, false, &[]));
     push_additional(&mut p, &raw_opt(1232, 0, false, &[]));
