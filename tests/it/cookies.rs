@@ -228,17 +228,6 @@ async fn cookies_off_are_ignored() {
     s.stop().await;
 }
 
-/// Sends `queries` back to back from `from` on one socket.
-fn flood(from: &str, to: SocketAddr, queries: &[Message]) -> UdpSocket {
-    let sock = UdpSocket::bind(SocketAddr::new(from.parse().unwrap(), 0)).unwrap();
-    sock.connect(to).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    for q in queries {
-        sock.send(&q.to_vec().unwrap()).unwrap();
-    }
-    sock
-}
-
 /// The replies on `sock`, at most `n`: reading stops after 2 s of silence.
 fn replies(sock: &UdpSocket, n: usize) -> Vec<Message> {
     let mut buf = vec![0u8; 65535];
@@ -250,19 +239,6 @@ fn replies(sock: &UdpSocket, n: usize) -> Vec<Message> {
         }
     }
     out
-}
-
-/// (sent, slipped, dropped) answers in /metrics.
-async fn rrl_answers(s: &TestServer) -> (u64, u64, u64) {
-    let (_, text) = admin_get(s, "/metrics").await;
-    let get = |action: &str| {
-        metric(
-            &text,
-            &format!("gslb_rrl_responses_total{{action=\"{action}\",class=\"answer\"}}"),
-        )
-        .unwrap_or(0.0) as u64
-    };
-    (get("sent"), get("slipped"), get("dropped"))
 }
 
 const LIMITED: &str = r#"
@@ -290,7 +266,7 @@ async fn a_valid_cookie_is_never_rate_limited() {
         assert_answered(q, r);
     }
     assert_eq!(
-        rrl_answers(&s).await,
+        rrl_counts(&s, "answer").await,
         (1, 0, 0),
         "only the learning query counted"
     );
@@ -300,7 +276,7 @@ async fn a_valid_cookie_is_never_rate_limited() {
     let sock = flood(from, s.udp, &queries);
     let (sent, slipped, _) =
         eventually_async(Duration::from_secs(5), "60 more counted", || async {
-            seen(rrl_answers(&s).await, |c| c.0 + c.1 + c.2 == 61)
+            seen(rrl_counts(&s, "answer").await, |c| c.0 + c.1 + c.2 == 61)
         })
         .await;
     assert!(sent <= 11, "sent {sent}");

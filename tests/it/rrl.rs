@@ -1,37 +1,13 @@
 //! Response rate limiting over real UDP: one source block flooding one answer gets its rate,
 //! the rest slipped (TC=1) or dropped, while another /24, TCP and exempt clients are untouched.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, UdpSocket};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
 use crate::harness::*;
-
-/// The RRL counters of `class` in /metrics: (sent, slipped, dropped).
-async fn rrl_counts(s: &TestServer, class: &str) -> (u64, u64, u64) {
-    let (_, text) = admin_get(s, "/metrics").await;
-    let get = |action: &str| {
-        metric(
-            &text,
-            &format!("gslb_rrl_responses_total{{action=\"{action}\",class=\"{class}\"}}"),
-        )
-        .unwrap_or(0.0) as u64
-    };
-    (get("sent"), get("slipped"), get("dropped"))
-}
-
-/// Sends `queries` back to back from `from`, one socket: the flood.
-fn flood(from: &str, to: SocketAddr, queries: &[Message]) -> UdpSocket {
-    let sock = UdpSocket::bind(SocketAddr::new(from.parse().unwrap(), 0)).unwrap();
-    sock.connect(to).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    for q in queries {
-        sock.send(&q.to_vec().unwrap()).unwrap();
-    }
-    sock
-}
 
 /// Reads `n` replies (already sent by the server) from `sock`.
 fn replies(sock: &UdpSocket, n: u64) -> Vec<Message> {

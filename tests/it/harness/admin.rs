@@ -80,6 +80,19 @@ pub(crate) fn metric(text: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// The response-rate-limiting counters of `class` in /metrics: (sent, slipped, dropped).
+pub(crate) async fn rrl_counts(s: &TestServer, class: &str) -> (u64, u64, u64) {
+    let (_, text) = admin_get(s, "/metrics").await;
+    let get = |action: &str| {
+        metric(
+            &text,
+            &format!("gslb_rrl_responses_total{{action=\"{action}\",class=\"{class}\"}}"),
+        )
+        .unwrap_or(0.0) as u64
+    };
+    (get("sent"), get("slipped"), get("dropped"))
+}
+
 /// Asserts a JSON error body `{"error": "<message>"}` whose message contains `contains`.
 pub(crate) fn assert_error(body: &str, contains: &str) {
     let v = json(body);

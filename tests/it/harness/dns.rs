@@ -89,6 +89,18 @@ pub(crate) fn udp_from(
     }
 }
 
+/// Sends `queries` back to back from `from` on one socket connected to `to` (reads time out
+/// after 2 s): a flood from one client address.
+pub(crate) fn flood(from: &str, to: SocketAddr, queries: &[Message]) -> UdpSocket {
+    let sock = UdpSocket::bind(SocketAddr::new(from.parse().unwrap(), 0)).unwrap();
+    sock.connect(to).unwrap();
+    sock.set_read_timeout(Some(UDP_WAIT)).unwrap();
+    for q in queries {
+        sock.send(&q.to_vec().unwrap()).unwrap();
+    }
+    sock
+}
+
 /// Sends a message over UDP and waits up to `wait` for its reply: None if none came.
 pub(crate) fn udp_within(to: SocketAddr, m: &Message, wait: Duration) -> Option<Message> {
     udp_from(loopback_of(to), to, m, wait).ok()
