@@ -17,6 +17,7 @@ pub mod explain;
 pub mod health;
 pub mod load;
 pub mod metrics;
+pub mod net;
 pub mod policy;
 pub mod process;
 pub mod server;

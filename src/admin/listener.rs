@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::metrics::{AdminClosed, Metrics};
+use crate::net::{accept, reset};
 
 /// The largest request body taken: the API's calls carry none.
 pub(crate) const BODY_MAX: usize = 64 * 1024;
@@ -69,23 +70,14 @@ pub(crate) async fn serve(
         .max_buf_size(HEAD_MAX)
         .keep_alive(true);
     loop {
-        let (stream, peer) = tokio::select! {
-            _ = cancel.cancelled() => return,
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::debug!(error = %e, "admin accept failed");
-                    // Out of descriptors and the like: give the system a moment.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
+        let Some((stream, peer)) = accept(&listener, &cancel, "admin").await else {
+            return;
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::debug!(%peer, "admin connection limit reached; closing");
             metrics.admin_closed(AdminClosed::Limit);
             // A reset: no TIME_WAIT kept for a refused connection.
-            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            reset(&stream);
             drop(stream);
             continue;
         };

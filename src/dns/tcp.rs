@@ -28,6 +28,7 @@ use tokio_util::task::TaskTracker;
 
 use super::handler::{Transport, handle};
 use crate::metrics::{Metrics, TcpClosed};
+use crate::net::{accept, reset};
 use crate::snapshot::Snapshot;
 
 /// The kernel send buffer of each connection. Linux doubles it, so 128 KiB may wait for one
@@ -178,12 +179,6 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(s.into())
 }
 
-/// Closes with a reset instead of a FIN: nothing queued is kept (an orphaned socket with
-/// unread data could linger for minutes), and the server keeps no TIME_WAIT state.
-fn reset(s: &TcpStream) {
-    let _ = socket2::SockRef::from(s).set_linger(Some(Duration::ZERO));
-}
-
 /// Accepts connections until `cancel` fires; connections live in `tracker`.
 pub async fn serve(
     listener: TcpListener,
@@ -195,17 +190,8 @@ pub async fn serve(
 ) {
     let table = Arc::new(Table::new(limits));
     loop {
-        let (stream, peer) = tokio::select! {
-            _ = cancel.cancelled() => return,
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::debug!(error = %e, "tcp accept failed");
-                    // Out of descriptors and the like: give the system a moment.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
+        let Some((stream, peer)) = accept(&listener, &cancel, "dns-tcp").await else {
+            return;
         };
         let Some((id, slot, victim)) = table.admit(peer.ip()) else {
             tracing::debug!(%peer, "tcp connections per client reached; closing");
