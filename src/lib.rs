@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod net;
 pub mod policy;
 pub mod process;
+pub mod reaper;
 pub mod server;
 pub mod snapshot;
 pub mod state;

@@ -352,10 +352,10 @@ impl Publisher {
             status,
             transitions: Arc::new(self.transitions.iter().cloned().collect()),
         };
-        self.wiring.state.store(Arc::new(Snapshot {
+        crate::reaper::keep(self.wiring.state.swap(Arc::new(Snapshot {
             served: self.served.clone(),
             health: Arc::new(health),
-        }));
+        })));
     }
 }
 
