@@ -151,11 +151,7 @@ impl Control {
                 drop(current);
                 self.reloads.generation.fetch_add(1, Ordering::Relaxed);
                 self.reloads.last_ok.store(true, Ordering::Relaxed);
-                tracing::info!(
-                    zones_reused,
-                    zones_loaded,
-                    "configuration reloaded"
-                );
+                tracing::info!(zones_reused, zones_loaded, "configuration reloaded");
                 Ok(())
             }
             Err(errors) => {
