@@ -19,7 +19,8 @@ ip=127.0.0.41; port=5353
 start() {
   "$gslb" serve -c "$1" >"$dir/gslb.log" 2>&1 & pid=$!
   for _ in $(seq 6000); do
-    [[ -n $(dig +short +time=1 +tries=1 @$ip -p $port $probe A 2>/dev/null) ]] && return
+    # An address, not dig's ";; communications error" (printed even with +short).
+    [[ $(dig +short +time=1 +tries=1 @$ip -p $port $probe A 2>/dev/null) =~ ^[0-9] ]] && return
     kill -0 $pid 2>/dev/null || { echo "gslb exited:"; tail -3 "$dir/gslb.log"; exit 1; }
     sleep 0.1
   done; echo "gslb never answered"; exit 1; }

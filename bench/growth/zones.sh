@@ -32,7 +32,8 @@ measure() { local name=$1 ip=$2 last=$3 log=$4; shift 4
     # Exited (a zombie until waited for), or not answering after 10 minutes.
     if [[ $(ps -o stat= -p $pid) == Z* || -z $(ps -o stat= -p $pid) ]] ||
        (( $(echo "$(date +%s.%N) - $t0 > 600" | bc) )); then
-      echo "skipped: $(grep -v '^\s*$' "$log" | tail -1 | cut -c1-160)"
+      # The first error line says why (gslb then logs the count of problems).
+      echo "skipped: $( (grep -m1 -i error "$log" || tail -1 "$log") | cut -c1-200)"
       kill $pid 2>/dev/null; wait $pid 2>/dev/null; pid=; return
     fi
     out=$(taskset -c 1 dig +short +time=1 +tries=1 @$ip -p 5353 "$last" A 2>/dev/null)
