@@ -21,6 +21,7 @@ pub mod net;
 pub mod plan;
 pub mod policy;
 pub mod process;
+pub mod reaper;
 pub mod server;
 pub mod snapshot;
 pub mod state;

@@ -282,7 +282,7 @@ pub fn serve(config: &Path) -> Result<(), ServeError> {
         let zones: Vec<String> = served
             .zones
             .iter()
-            .map(|z| format!("{} (serial {})", display(&z.origin), z.serial))
+            .map(|z| format!("{} (serial {})", display(z.origin()), z.zone.serial))
             .collect();
         tracing::info!(zones = %zones.join(", "), balanced = served.balances.len(), "serving");
         // The snapshot holds what is served from now on; kept here, the first zones would stay

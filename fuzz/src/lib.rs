@@ -410,7 +410,7 @@ pub fn check_zonefile(fx: &ZoneFixture, data: &[u8]) {
     let origin = zone.origin.to_vec();
     let served = Served {
         config: fx.config.clone(),
-        zones: ZoneSet::new(vec![zone]),
+        zones: ZoneSet::new(vec![gslb::zone::ServedZone::new(Arc::new(zone))]),
         balances: Vec::new(),
         answered: Vec::new(),
         admin_token: None,

@@ -206,6 +206,20 @@ pub(crate) fn render(control: &Control) -> String {
     );
     single(
         &mut out,
+        "gslb_zones_reused_total",
+        "counter",
+        "Zones reloads served on without reading them again, their files unchanged.",
+        control.reloads.zones_reused.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "gslb_zones_loaded_total",
+        "counter",
+        "Zones reloads read from their files because they were new or changed.",
+        control.reloads.zones_loaded.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
         "gslb_zones_stale",
         "gauge",
         "Zones served from the running copy because their file vanished before the last reload.",
@@ -228,8 +242,8 @@ pub(crate) fn render(control: &Control) -> String {
         let _ = writeln!(
             out,
             "gslb_zone_serial{{zone=\"{}\"}} {}",
-            esc(&crate::wire::name::display(&z.origin)),
-            z.serial
+            esc(&crate::wire::name::display(z.origin())),
+            z.zone.serial
         );
     }
     out

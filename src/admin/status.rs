@@ -156,10 +156,10 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
             .zones
             .iter()
             .map(|z| ZoneStatus {
-                origin: display(&z.origin),
-                serial: z.serial,
+                origin: display(z.origin()),
+                serial: z.zone.serial,
                 names: z.len(),
-                file: z.file.display().to_string(),
+                file: z.zone.file.display().to_string(),
             })
             .collect(),
         datacenters,

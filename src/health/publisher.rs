@@ -368,10 +368,11 @@ impl Publisher {
             }
         }
         self.wiring.metrics.health_published(names);
-        self.wiring.state.store(Arc::new(Snapshot {
+        // The replaced snapshot is freed by the reaper, never by a worker that held it last.
+        crate::reaper::keep(self.wiring.state.swap(Arc::new(Snapshot {
             served: self.served.clone(),
             health: Arc::new(health),
-        }));
+        })));
     }
 
     /// The state endpoint `ei` of name `bi` is in now, with the load it carries.

@@ -12,6 +12,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::txt::Parser;
@@ -23,7 +24,16 @@ use crate::wire::name::display;
 
 /// Loads every zone file in `dir`: regular files not starting with `.` and not ending in `~`.
 /// Subdirectories are not read (a place for `$INCLUDE`d pieces).
-pub fn load_dir(dir: &Path) -> Result<Vec<Zone>, Vec<Diagnostic>> {
+pub fn load_dir(dir: &Path) -> Result<Vec<Arc<Zone>>, Vec<Diagnostic>> {
+    load_dir_reusing(dir, &|_| None)
+}
+
+/// `load_dir`, except that a zone file for which `reuse` gives a zone is not read: that zone
+/// stands for it (a reload's running copy of a file that has not changed).
+pub fn load_dir_reusing(
+    dir: &Path,
+    reuse: &dyn Fn(&Path) -> Option<Arc<Zone>>,
+) -> Result<Vec<Arc<Zone>>, Vec<Diagnostic>> {
     let entries = fs::read_dir(dir).map_err(|e| {
         vec![Diagnostic::new(
             dir,
@@ -49,9 +59,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Zone>, Vec<Diagnostic>> {
     let mut zones = Vec::new();
     let mut errors = Vec::new();
     for f in files {
-        match load_file(&f) {
+        match reuse(&f).map_or_else(|| load_file(&f).map(Arc::new), Ok) {
             Ok(z) => {
-                if let Some(other) = zones.iter().find(|o: &&Zone| o.origin == z.origin) {
+                if let Some(other) = zones.iter().find(|o: &&Arc<Zone>| o.origin == z.origin) {
                     errors.push(Diagnostic::new(
                         &f,
                         1,
