@@ -126,11 +126,12 @@ impl Control {
                     .zone_files_missing
                     .fetch_add(served.stale.len() as u64, Ordering::Relaxed);
                 let current = self.state.load_full();
+                let changes = crate::changes::between(&current.served, &served);
                 self.health.reload(Arc::new(served), &current).await;
                 drop(current);
                 self.reloads.generation.fetch_add(1, Ordering::Relaxed);
                 self.reloads.last_ok.store(true, Ordering::Relaxed);
-                tracing::info!("configuration reloaded");
+                changes.log();
                 Ok(())
             }
             Err(errors) => {
