@@ -147,11 +147,12 @@ impl Control {
                     .zones_loaded
                     .fetch_add(zones_loaded as u64, Ordering::Relaxed);
                 let current = self.state.load_full();
+                let changes = crate::changes::between(&current.served, &served);
                 self.health.reload(Arc::new(served), &current).await;
                 drop(current);
                 self.reloads.generation.fetch_add(1, Ordering::Relaxed);
                 self.reloads.last_ok.store(true, Ordering::Relaxed);
-                tracing::info!(zones_reused, zones_loaded, "configuration reloaded");
+                changes.log(zones_reused, zones_loaded);
                 Ok(())
             }
             Err(errors) => {

@@ -86,15 +86,15 @@ impl Tally {
 }
 
 /// Upper bounds (seconds) of the check latency histogram buckets.
-pub const LATENCY_BUCKETS: [f64; 11] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
 /// Latency and failures of one probe target, labelled by config (check name, probed address).
 #[derive(Debug, Default, Clone)]
 pub struct ProbeStats {
     /// Cumulative counts per bucket of LATENCY_BUCKETS (plus +Inf at the end).
-    pub buckets: [u64; 12],
+    pub buckets: [u64; LATENCY_BUCKETS.len() + 1],
     /// Sum of latencies.
     pub sum: f64,
     /// Probes.

@@ -243,6 +243,7 @@ pub enum ServeError {
 /// Runs the server of the configuration at `config` until SIGTERM or SIGINT, reloading on
 /// SIGHUP: what `gslb serve` does.
 pub fn serve(config: &Path) -> Result<(), ServeError> {
+    tracing::info!(version = %crate::VERSION, config = %config.display(), pid = std::process::id(), "starting");
     let served = match load::from_file(config) {
         Ok(s) => Arc::new(s),
         Err(errors) => {

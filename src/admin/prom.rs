@@ -246,5 +246,53 @@ pub(crate) fn render(control: &Control) -> String {
             z.zone.serial
         );
     }
+    head(
+        &mut out,
+        "gslb_build_info",
+        "gauge",
+        "Always 1; the labels say which build runs.",
+    );
+    let _ = writeln!(
+        out,
+        "gslb_build_info{{version=\"{}\",commit=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION"),
+        esc(crate::COMMIT)
+    );
+    let p = crate::process::stats();
+    single(
+        &mut out,
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds.",
+        p.cpu_seconds,
+    );
+    single(
+        &mut out,
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+        p.resident_bytes,
+    );
+    single(
+        &mut out,
+        "process_open_fds",
+        "gauge",
+        "Number of open file descriptors.",
+        p.open_fds,
+    );
+    single(
+        &mut out,
+        "process_max_fds",
+        "gauge",
+        "Maximum number of open file descriptors.",
+        p.max_fds,
+    );
+    single(
+        &mut out,
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+        p.start_time_seconds,
+    );
     out
 }

@@ -148,6 +148,21 @@ pub async fn start_with(
         Some(d) => Drains::load(d)?,
         None => Drains::default(),
     };
+    if !drains.endpoints.is_empty() || !drains.datacenters.is_empty() {
+        let list = |v: Vec<String>| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        tracing::info!(
+            endpoints = %list(drains.endpoints.iter().map(ToString::to_string).collect()),
+            datacenters = %list(drains.datacenters.iter().cloned().collect()),
+            file = %served.config.server.state_directory.as_deref().map(|d| d.join(drain::FILE).display().to_string()).unwrap_or_default(),
+            "drains restored from the state directory"
+        );
+    }
     let plan = Plan::of(&served.config.checks, &served.balances);
     let trackers = first_round(&plan.targets, &metrics, &source).await;
     let state = Arc::new(ArcSwap::from_pointee(Snapshot::new(served.clone())));

@@ -8,7 +8,7 @@
 //! once, with how many endpoints and names it moved. Drains and reloads rebuild the table.
 //! Must not: probe, or be written to by anyone else.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -106,6 +106,8 @@ pub(super) struct Publisher {
     is_dirty: Vec<bool>,
     /// The whole table must be rebuilt (a reload, a drain).
     rebuild: bool,
+    /// Balanced names failing open as last published (normally none), to log each change once.
+    failing: HashSet<String>,
     /// The drain the next rebuild applies, logged with what it moved.
     pending_drain: Option<(DrainTarget, bool)>,
     /// Every target's last result, shared with the snapshots of this plan.
@@ -141,6 +143,7 @@ impl Publisher {
             is_dirty: Vec::new(),
             rebuild: true,
             pending_drain: None,
+            failing: HashSet::new(),
             last: Arc::default(),
             probers,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
@@ -348,18 +351,29 @@ impl Publisher {
         let now = SystemTime::now();
         let current = self.wiring.state.load().health.clone();
         let (health, names) = if self.rebuild || !Arc::ptr_eq(&current.plan, &self.plan) {
-            (self.rebuilt(&current, now), self.served.balances.len())
+            let h = self.rebuilt(&current, now);
+            let served = self.served.clone();
+            let names: HashSet<&str> = served
+                .balances
+                .iter()
+                .map(|b| b.cfg.name.as_str())
+                .collect();
+            self.failing.retain(|n| names.contains(n.as_str()));
+            self.note_failing_open(&h, 0..self.served.balances.len());
+            (h, self.served.balances.len())
         } else {
             let mut changes = self.target_changes(&current, now);
             let transitions = Arc::new(self.transitions.iter().cloned().collect());
             let h = current.updated(self.generation, &mut changes, transitions);
-            // Sorted by name now: count the distinct names.
-            let names = changes
+            // Sorted by name now: the distinct names.
+            let touched: Vec<usize> = changes
                 .iter()
                 .enumerate()
                 .filter(|(i, c)| *i == 0 || changes[i - 1].name != c.name)
-                .count();
-            (h, names)
+                .map(|(_, c)| c.name as usize)
+                .collect();
+            self.note_failing_open(&h, touched.iter().copied());
+            (h, touched.len())
         };
         self.rebuild = false;
         for t in self.dirty.drain(..) {
@@ -373,6 +387,23 @@ impl Publisher {
             served: self.served.clone(),
             health: Arc::new(health),
         })));
+    }
+
+    /// Logs each of `names` that starts or stops failing open in `health` (policy::failing_open,
+    /// the one rule the metric and the status page read too).
+    fn note_failing_open(&mut self, health: &Health, names: impl Iterator<Item = usize>) {
+        for bi in names {
+            let Some(b) = self.served.balances.get(bi) else {
+                continue;
+            };
+            let open = crate::policy::failing_open(b, health.row(bi));
+            if open && !self.failing.contains(b.cfg.name.as_str()) {
+                self.failing.insert(b.cfg.name.clone());
+                tracing::warn!(name = %b.cfg.name, when_all_down = %b.cfg.when_all_down, "failing open: no endpoint of an address family is up; answering them all");
+            } else if !open && self.failing.remove(b.cfg.name.as_str()) {
+                tracing::info!(name = %b.cfg.name, "no longer failing open");
+            }
+        }
     }
 
     /// The state endpoint `ei` of name `bi` is in now, with the load it carries.
