@@ -18,6 +18,7 @@ pub mod health;
 pub mod load;
 pub mod metrics;
 pub mod net;
+pub mod plan;
 pub mod policy;
 pub mod process;
 pub mod server;

@@ -86,9 +86,8 @@ pub(crate) fn render(control: &Control) -> String {
         for (ei, e) in b.cfg.endpoints.iter().enumerate() {
             let cur = snap
                 .health
-                .balances
-                .get(bi)
-                .and_then(|r| r.get(ei))
+                .row(bi)
+                .get(ei)
                 .map_or(EndpointState::Up, |h| h.state);
             for s in [
                 EndpointState::Up,
@@ -114,7 +113,7 @@ pub(crate) fn render(control: &Control) -> String {
         "1 while every endpoint of an address family of a balanced name is down (none up, not all drained) and, with when_all_down = \"all\", it answers them as if they were up.",
     );
     for (bi, b) in served.balances.iter().enumerate() {
-        let rows = snap.health.balances.get(bi).map_or(&[][..], Vec::as_slice);
+        let rows = snap.health.row(bi);
         let open = crate::policy::failing_open(b, rows);
         let _ = writeln!(
             out,

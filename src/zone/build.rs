@@ -340,6 +340,7 @@ impl Zone {
             }
         }
         let mut zone = Zone {
+            sources: Vec::new(),
             origin: origin.clone(),
             file,
             serial,

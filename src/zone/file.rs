@@ -192,11 +192,13 @@ pub fn load_file(path: &Path) -> Result<Zone, Vec<Diagnostic>> {
     let mut expanded = Expanded::default();
     if has_include(&text) {
         expanded.read = text.len() as u64;
+        expanded.digests.push(super::digest(text.as_bytes()));
         expand(path, &text, origin.as_ref(), 0, &mut expanded).map_err(|d| vec![d])?;
         drop(text);
     } else {
         // Nothing to expand: the text is the file's, line for line.
         expanded.files.push(path.to_path_buf());
+        expanded.digests.push(super::digest(text.as_bytes()));
         expanded.text = text;
         if !expanded.text.is_empty() && !expanded.text.ends_with('\n') {
             expanded.text.push('\n');
@@ -228,7 +230,18 @@ pub fn load_file(path: &Path) -> Result<Zone, Vec<Diagnostic>> {
         }
     }
     match Zone::build(path.to_path_buf(), records) {
-        Ok(zone) if errors.is_empty() => Ok(zone),
+        Ok(mut zone) if errors.is_empty() => {
+            zone.sources = expanded
+                .files
+                .iter()
+                .zip(&expanded.digests)
+                .map(|(path, &digest)| super::Source {
+                    path: path.clone(),
+                    digest,
+                })
+                .collect();
+            Ok(zone)
+        }
         Ok(_) => Err(errors),
         Err(problems) => {
             errors.extend(problems.into_iter().map(|problem| {
@@ -267,6 +280,8 @@ struct Expanded {
     text: String,
     /// Every file read, the zone file first.
     files: Vec<PathBuf>,
+    /// The digest of each of `files`' bytes, in the same order.
+    digests: Vec<u64>,
     /// For line `n` (from 1) of `text`, entry `n - 1`: its file (index into `files`) and line.
     /// Empty when the zone file includes nothing: then `text` is that file, line for line.
     lines: Vec<(usize, usize)>,
@@ -358,6 +373,7 @@ fn expand(
             })
         })?;
         out.read += included.len() as u64;
+        out.digests.push(super::digest(included.as_bytes()));
         check_line_lengths(&file, &included)?;
         let inner = match entry.arg2.as_deref() {
             None => current_origin.clone(),

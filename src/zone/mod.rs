@@ -74,6 +74,25 @@ impl Node {
     }
 }
 
+/// One file a zone was read from, and the digest of the bytes that were parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The file.
+    pub path: PathBuf,
+    /// `digest` of its bytes as read.
+    pub digest: u64,
+}
+
+/// The digest a zone's sources are compared by: SipHash-1-3 with fixed keys, so it is the same
+/// in every process (it detects change; it is not a defence against a chosen collision, which
+/// only the operator who writes the files could make).
+pub fn digest(bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = siphasher::sip::SipHasher13::new_with_keys(0, 0);
+    h.write(bytes);
+    h.finish()
+}
+
 /// A loaded, validated zone.
 #[derive(Debug, Clone)]
 pub struct Zone {
@@ -85,6 +104,9 @@ pub struct Zone {
     pub serial: u32,
     /// TTL of negative answers: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3, §5).
     pub neg_ttl: u32,
+    /// Every file the zone was read from (the zone file first, then what it `$INCLUDE`s), with
+    /// the digest of the bytes parsed: a reload reuses the zone when all of them still match.
+    pub sources: Vec<Source>,
     nodes: FastMap<Box<[u8]>, Node>,
     /// Nodes that balanced names created (the name and its empty ancestors), which the zone
     /// file does not have: removed again by `without_balances`.
