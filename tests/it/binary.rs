@@ -84,12 +84,27 @@ fn problems(config: &Path) -> Vec<String> {
 
 #[test]
 fn check_reports_each_problem_with_file_line_and_column() {
-    // A misspelt key: the file, its line and column, and what was expected.
-    let (dir, config) = setup("listen = [\"127.0.0.1:0\"]\nthread = 2", "", &[]);
+    // Two misspelt keys and a duration without a unit: all three in one run, each with the
+    // file, its line and column, and what was meant.
+    let (dir, config) = setup(
+        "listen = [\"127.0.0.1:0\"]\nthread = 2",
+        "[checks.web]\nprotocol = \"tcp\"\nport = 80\nintervall = \"1s\"\ntimeout = 1\n",
+        &[],
+    );
     let lines = problems(&config);
-    let want = format!("{}:3:1: unknown field `thread`", config.display());
-    assert!(lines[0].starts_with(&want), "{lines:?}");
-    assert!(lines[0].contains("`threads`"), "{lines:?}");
+    let file = config.display();
+    assert_eq!(
+        lines,
+        [
+            format!("{file}:3:1: unknown key \"thread\" in [server]; did you mean \"threads\"?"),
+            format!(
+                "{file}:13:1: unknown key \"intervall\" in [checks.web]; did you mean \"interval\"?"
+            ),
+            format!(
+                "{file}:14:11: timeout: duration 1 has no unit: use a unit, e.g. \"1s\" (ms, s, m or h)"
+            ),
+        ]
+    );
     drop(dir);
 
     // Broken zone lines in three files (one of them $INCLUDEd): each reported in its own file.
