@@ -50,9 +50,10 @@ pub(crate) enum Command {
         /// The client: an address (as a resolver's) or a network ADDR/LEN (as sent in ECS).
         #[arg(long, default_value = "127.0.0.1")]
         client: String,
-        /// The admin API of the server to ask.
-        #[arg(long, default_value = "http://127.0.0.1:8053")]
-        admin: String,
+        /// The admin API of the server to ask (default: the `[admin] listen` of the -c
+        /// configuration, else http://127.0.0.1:8053).
+        #[arg(long, value_name = "URL")]
+        admin: Option<String>,
         /// What if this endpoint (address) or data center (name) were down? Repeatable; live
         /// state is not touched.
         #[arg(long = "assume-down", value_name = "ENDPOINT_OR_DATACENTER")]

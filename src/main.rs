@@ -44,7 +44,7 @@ fn main() -> ExitCode {
                 name,
                 qtype,
                 client,
-                admin,
+                admin: admin.unwrap_or_else(|| admin_of(&config)),
                 assume_down,
             },
             json,
@@ -82,6 +82,15 @@ fn check(config: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The admin API URL of the configuration at `config`: its `[admin] listen`, or the default
+/// address when the file cannot be read (explain then says it cannot reach that address).
+fn admin_of(config: &Path) -> String {
+    let listen = gslb::config::Config::load(config)
+        .map(|c| c.admin.listen)
+        .unwrap_or_else(|_| gslb::config::defaults::ADMIN_LISTEN);
+    format!("http://{listen}")
 }
 
 fn explain(ask: gslb::explain::Ask, json: bool) -> ExitCode {

@@ -20,6 +20,7 @@ mod health_timing;
 mod health_tls;
 mod limits;
 mod local_errors;
+mod readme;
 mod reload_safety;
 mod reload_under_queries;
 mod rrl;
