@@ -126,6 +126,11 @@ impl Control {
                     .zone_files_missing
                     .fetch_add(served.stale.len() as u64, Ordering::Relaxed);
                 let current = self.state.load_full();
+                if current.served.config.dnstap != served.config.dnstap {
+                    tracing::warn!(
+                        "[dnstap] changed; it is read at start only: restart to apply the change"
+                    );
+                }
                 self.health.reload(Arc::new(served), &current).await;
                 drop(current);
                 self.reloads.generation.fetch_add(1, Ordering::Relaxed);

@@ -13,6 +13,7 @@ pub mod control;
 pub mod cookie;
 pub mod diag;
 pub mod dns;
+pub mod dnstap;
 pub mod explain;
 pub mod health;
 pub mod load;
