@@ -111,7 +111,7 @@ fn worker(
     let local = sock
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-    let wildcard = local.ip().is_unspecified();
+    let wildcard = sock.local_addr().is_ok_and(|a| a.ip().is_unspecified());
     // On a wildcard bind, answer from the address each query was sent to.
     let pktinfo = wildcard
         && super::udp_batch::enable_pktinfo(&sock, sock.local_addr().is_ok_and(|a| a.is_ipv6()))

@@ -73,16 +73,6 @@ impl Dnstap {
         }
     }
 
-    /// Whether queries are logged (`[dnstap] queries`).
-    pub fn logs_queries(&self) -> bool {
-        self.queries
-    }
-
-    /// Whether responses are logged (`[dnstap] responses`).
-    pub fn logs_responses(&self) -> bool {
-        self.responses
-    }
-
     /// Logs a query from `client` to our `server` address, received at `at`.
     pub fn query(
         &self,
@@ -149,21 +139,36 @@ impl Dnstap {
     }
 }
 
-/// The writer thread of a running dnstap; `stop` ends it.
+/// The writer thread of a running dnstap; `stop` ends it (and dropping it tells it to end, for
+/// a server whose start failed half-way).
 #[derive(Debug)]
 pub struct Writer {
     tap: Arc<Dnstap>,
-    thread: JoinHandle<()>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Writer {
     /// Drains what is queued to the collector (if one is connected), sends STOP, waits for its
     /// FINISH (bounded), and joins the thread. Blocks: call it off the runtime's threads, after
     /// the listeners have stopped, so their last messages are written.
-    pub fn stop(self) {
+    pub fn stop(mut self) {
+        self.tell_stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    fn tell_stop(&self) {
         self.tap.stopping.store(true, Ordering::Release);
-        self.thread.thread().unpark();
-        let _ = self.thread.join();
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.tell_stop();
     }
 }
 
@@ -188,5 +193,11 @@ pub fn start(
         .name("gslb-dnstap".into())
         .spawn(move || w.run())?;
     let _ = tap.writer.set(thread.thread().clone());
-    Ok((tap.clone(), Writer { tap, thread }))
+    Ok((
+        tap.clone(),
+        Writer {
+            tap,
+            thread: Some(thread),
+        },
+    ))
 }
