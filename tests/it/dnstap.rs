@@ -1,7 +1,8 @@
 //! dnstap against real Debian tools: `fstrm_capture` (package fstrm-bin) is the collector, and
 //! `dnstap-read` (bind9-dnsutils) decodes what it captured. The queries sent appear decoded
 //! (names, types, addresses, ports, AUTH_QUERY / AUTH_RESPONSE); killing the collector changes
-//! nothing for DNS and counts drops; a restarted collector gets messages again.
+//! nothing for DNS and counts drops; a restarted collector gets messages again; a collector that
+//! stops reading costs dropped messages (a full queue), not answers.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -224,4 +225,66 @@ async fn responses_only_and_off_by_default() {
     assert_eq!(docs.len(), 1, "{docs:#?}");
     assert!(docs[0].contains("type: AUTH_RESPONSE"), "{}", docs[0]);
     assert!(docs[0].contains("2001:db8::80"), "{}", docs[0]);
+}
+
+/// A collector that completes the handshake and then never reads: the writer's socket fills,
+/// its write blocks (up to its timeout), and the rings fill behind it. Held until `hold` is
+/// dropped.
+fn stalled_collector(socket: &Path) -> std::sync::mpsc::Sender<()> {
+    use std::io::{Read, Write};
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    let (hold, held) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut head = [0u8; 8];
+        s.read_exact(&mut head).unwrap();
+        let mut ready = vec![0u8; u32::from_be_bytes(head[4..8].try_into().unwrap()) as usize];
+        s.read_exact(&mut ready).unwrap();
+        let ct = b"protobuf:dnstap.Dnstap";
+        let mut accept = Vec::new();
+        for v in [0, 12 + ct.len() as u32, 1, 1, ct.len() as u32] {
+            accept.extend_from_slice(&v.to_be_bytes());
+        }
+        accept.extend_from_slice(ct);
+        s.write_all(&accept).unwrap();
+        // Never read again; keep the connection open until the test is done.
+        let _ = held.recv();
+    });
+    hold
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_stops_reading_costs_dropped_messages_not_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("stuck.sock");
+    let hold = stalled_collector(&socket);
+    let s = start_with(
+        "",
+        &format!("[dnstap]\nsocket = \"{}\"\n", socket.display()),
+        &[("example.com.zone", ZONE)],
+    )
+    .await;
+    until_connected(&s, true, Duration::from_secs(5)).await;
+    // 20,000 messages: more than the socket buffer and the 8192 small slots hold together.
+    let queries: Vec<_> = (0..10_000)
+        .map(|_| query("www.example.com.", RecordType::A, false))
+        .collect();
+    let _flood = flood("127.0.0.1", s.udp, &queries);
+    let full = "gslb_dnstap_dropped_total{reason=\"full\"}";
+    eventually_async(
+        Duration::from_secs(10),
+        "drops for a full queue",
+        || async { seen(value(&s, full).await, |v| *v > 0.0) },
+    )
+    .await;
+    for i in 0..10 {
+        let m = query("mail.example.com.", RecordType::A, false);
+        let r = udp_within(s.udp, &m, Duration::from_secs(1));
+        assert!(
+            r.is_some(),
+            "query {i} unanswered within 1 s behind a stuck collector"
+        );
+    }
+    drop(hold);
+    s.stop().await;
 }
