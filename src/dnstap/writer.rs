@@ -148,10 +148,7 @@ impl Writer {
 
     pub(super) fn run(mut self) {
         let mut conn: Option<UnixStream> = None;
-        let mut backoff = BACKOFF_FIRST;
-        let mut next_try = Instant::now();
-        // Whether the collector's absence has been logged since it was last connected.
-        let mut told_absent = false;
+        let mut retry = Retry::new();
         let socket = self.socket.display().to_string();
         loop {
             let stopping = self.tap.stopping.load(Ordering::Acquire);
@@ -160,49 +157,42 @@ impl Writer {
                     self.discard();
                     return;
                 }
-                let now = Instant::now();
-                if now >= next_try {
+                if retry.due() {
                     match self.connect() {
                         Ok(s) => {
                             tracing::info!(socket = %socket, "dnstap collector connected");
                             self.tap.metrics.dnstap_connected(true);
                             conn = Some(s);
-                            backoff = BACKOFF_FIRST;
-                            told_absent = false;
+                            retry.connected();
                             continue;
                         }
+                        Err(e) if retry.told_absent => {
+                            tracing::debug!(socket = %socket, error = %e, "dnstap collector still unreachable");
+                            retry.failed();
+                        }
                         Err(e) => {
-                            if told_absent {
-                                tracing::debug!(socket = %socket, error = %e, "dnstap collector still unreachable");
-                            } else {
-                                tracing::warn!(socket = %socket, error = %e, "dnstap collector unreachable; dropping messages and retrying");
-                                told_absent = true;
-                            }
-                            next_try = now + backoff;
-                            backoff = (backoff * 2).min(BACKOFF_MAX);
+                            tracing::warn!(socket = %socket, error = %e, "dnstap collector unreachable; dropping messages and retrying");
+                            retry.failed();
                         }
                     }
                 }
                 self.discard();
-                self.nap(NAP.min(next_try.saturating_duration_since(Instant::now())));
+                self.nap(NAP.min(retry.until()));
                 continue;
             };
             self.buf.clear();
             let n = self.fill();
             if n > 0 {
-                match send_all(s, &self.buf) {
-                    Ok(()) => self.tap.metrics.dnstap_sent(n),
-                    Err(e) => {
-                        tracing::warn!(socket = %socket, error = %e, "dnstap collector went away; dropping messages and reconnecting");
-                        told_absent = true;
-                        self.tap
-                            .metrics
-                            .dnstap_dropped(DnstapDropped::NoCollector, n);
-                        conn = None;
-                        self.tap.metrics.dnstap_connected(false);
-                        next_try = Instant::now() + BACKOFF_FIRST;
-                        backoff = BACKOFF_FIRST * 2;
-                    }
+                if let Err(e) = send_all(s, &self.buf) {
+                    tracing::warn!(socket = %socket, error = %e, "dnstap collector went away; dropping messages and reconnecting");
+                    self.tap
+                        .metrics
+                        .dnstap_dropped(DnstapDropped::NoCollector, n);
+                    conn = None;
+                    self.tap.metrics.dnstap_connected(false);
+                    retry.lost();
+                } else {
+                    self.tap.metrics.dnstap_sent(n);
                 }
                 continue;
             }
@@ -219,14 +209,83 @@ impl Writer {
             }
             if hung_up(s) {
                 tracing::warn!(socket = %socket, "dnstap collector went away; dropping messages and reconnecting");
-                told_absent = true;
                 conn = None;
                 self.tap.metrics.dnstap_connected(false);
-                next_try = Instant::now() + BACKOFF_FIRST;
-                backoff = BACKOFF_FIRST * 2;
+                retry.lost();
                 continue;
             }
             self.nap(NAP);
         }
+    }
+}
+
+/// When to try connecting again: 100 ms after a failure, doubling up to 5 s; and whether the
+/// collector's absence has been logged since it was last connected (it is logged once).
+struct Retry {
+    wait: Duration,
+    at: Instant,
+    told_absent: bool,
+}
+
+impl Retry {
+    fn new() -> Retry {
+        Retry {
+            wait: BACKOFF_FIRST,
+            at: Instant::now(),
+            told_absent: false,
+        }
+    }
+
+    fn due(&self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    fn until(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    fn connected(&mut self) {
+        self.wait = BACKOFF_FIRST;
+        self.told_absent = false;
+    }
+
+    fn failed(&mut self) {
+        self.at = Instant::now() + self.wait;
+        self.wait = (self.wait * 2).min(BACKOFF_MAX);
+        self.told_absent = true;
+    }
+
+    /// A connected collector went away (logged already): first retry after `BACKOFF_FIRST`.
+    fn lost(&mut self) {
+        self.wait = BACKOFF_FIRST;
+        self.failed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_from_100ms_doubling_to_5s_and_reset_on_connect() {
+        let mut r = Retry::new();
+        assert!(r.due(), "the first try is at once");
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            waits.push(r.wait);
+            r.failed();
+        }
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, vec![100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+        assert!(!r.due() && r.until() <= BACKOFF_MAX && r.told_absent);
+        r.connected();
+        assert!(!r.told_absent);
+        r.lost();
+        assert_eq!(
+            r.wait,
+            BACKOFF_FIRST * 2,
+            "after a loss: 100 ms, then 200 ms"
+        );
+        assert!(r.until() <= BACKOFF_FIRST);
     }
 }
