@@ -148,6 +148,11 @@ impl Control {
                     .fetch_add(zones_loaded as u64, Ordering::Relaxed);
                 let current = self.state.load_full();
                 let changes = crate::changes::between(&current.served, &served);
+                if current.served.config.dnstap != served.config.dnstap {
+                    tracing::warn!(
+                        "[dnstap] changed; it is read at start only: restart to apply the change"
+                    );
+                }
                 self.health.reload(Arc::new(served), &current).await;
                 drop(current);
                 self.reloads.generation.fetch_add(1, Ordering::Relaxed);

@@ -3,9 +3,9 @@
 //! The shape is collect → decide → answer → observe, in layers that only look down:
 //! `wire` (the DNS wire format) and `config` at the bottom; `zone` (zone data, loaded from
 //! files) and `policy` (pure choices over endpoint `state`); `snapshot` (the immutable data
-//! every query reads) and `load` (building it); then `dns` (answering), `health` (probing and
-//! publishing), `admin` (the HTTP API); `control` and `server` wire them together; `process`
-//! holds what concerns the OS process. See `docs/architecture.md`.
+//! every query reads) and `load` (building it); then `dns` (answering; `dnstap` logs it),
+//! `health` (probing and publishing), `admin` (the HTTP API); `control` and `server` wire them
+//! together; `process` holds what concerns the OS process. See `docs/architecture.md`.
 
 /// This build's version: the package version and, when built from a git checkout, the commit
 /// (`git describe`), as `gslb --version`, the start-up log line and `gslb_build_info` say.
@@ -21,6 +21,7 @@ pub mod control;
 pub mod cookie;
 pub mod diag;
 pub mod dns;
+pub mod dnstap;
 pub mod explain;
 pub mod health;
 pub mod load;

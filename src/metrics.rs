@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::state::ProbeResult;
 use crate::wire::{Transport, rcode, rtype};
@@ -158,6 +158,38 @@ impl AdminClosed {
     }
 }
 
+/// Why a dnstap message was not written to the collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnstapDropped {
+    /// Every slot of the queue was taken (the collector reads slower than queries come).
+    Full = 0,
+    /// No collector was connected (absent, gone, or not yet reconnected).
+    NoCollector = 1,
+}
+
+impl DnstapDropped {
+    const ALL: [DnstapDropped; 2] = [DnstapDropped::Full, DnstapDropped::NoCollector];
+
+    /// The `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnstapDropped::Full => "full",
+            DnstapDropped::NoCollector => "no_collector",
+        }
+    }
+}
+
+/// dnstap's counters, on a cache line of their own: the answer path adds to `dropped` while the
+/// queue is full, and nothing else should share its line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct DnstapCounters {
+    enabled: AtomicBool,
+    connected: AtomicBool,
+    sent: AtomicU64,
+    dropped: [AtomicU64; 2],
+}
+
 /// Counters of the DNS side and of the prober.
 pub struct Metrics {
     queries: [[[AtomicU64; RCODE_COUNT]; QTYPE_COUNT]; 2],
@@ -171,6 +203,7 @@ pub struct Metrics {
     /// Health publications, and balanced names whose health rows they rewrote.
     health_publications: AtomicU64,
     health_names_updated: AtomicU64,
+    dnstap: DnstapCounters,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -192,6 +225,7 @@ impl Default for Metrics {
             probe_errors_local: AtomicU64::new(0),
             health_publications: AtomicU64::new(0),
             health_names_updated: AtomicU64::new(0),
+            dnstap: DnstapCounters::default(),
         }
     }
 }
@@ -293,6 +327,26 @@ impl Metrics {
             .fetch_add(names as u64, Ordering::Relaxed);
     }
 
+    /// Marks dnstap as configured: its counters are rendered from now on.
+    pub fn dnstap_enable(&self) {
+        self.dnstap.enabled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the dnstap writer holds a collector connection now.
+    pub fn dnstap_connected(&self, yes: bool) {
+        self.dnstap.connected.store(yes, Ordering::Relaxed);
+    }
+
+    /// Counts dnstap messages written to the collector.
+    pub fn dnstap_sent(&self, n: u64) {
+        self.dnstap.sent.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts dnstap messages dropped, by why.
+    pub fn dnstap_dropped(&self, why: DnstapDropped, n: u64) {
+        self.dnstap.dropped[why as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
     /// A copy of the probe statistics.
     pub fn probe_stats(&self) -> BTreeMap<(String, SocketAddr), ProbeStats> {
         let Ok(m) = self.probes.lock() else {
@@ -363,6 +417,34 @@ impl Metrics {
             "gslb_health_names_updated_total {}",
             self.health_names_updated.load(Ordering::Relaxed)
         );
+        if self.dnstap.enabled.load(Ordering::Relaxed) {
+            out.push_str("# HELP gslb_dnstap_connected 1 while a dnstap collector is connected.\n");
+            out.push_str("# TYPE gslb_dnstap_connected gauge\n");
+            let _ = writeln!(
+                out,
+                "gslb_dnstap_connected {}",
+                u8::from(self.dnstap.connected.load(Ordering::Relaxed))
+            );
+            out.push_str(
+                "# HELP gslb_dnstap_sent_total dnstap messages written to the collector.\n",
+            );
+            out.push_str("# TYPE gslb_dnstap_sent_total counter\n");
+            let _ = writeln!(
+                out,
+                "gslb_dnstap_sent_total {}",
+                self.dnstap.sent.load(Ordering::Relaxed)
+            );
+            out.push_str("# HELP gslb_dnstap_dropped_total dnstap messages dropped, by reason (full: the queue was full; no_collector: no collector was connected).\n");
+            out.push_str("# TYPE gslb_dnstap_dropped_total counter\n");
+            for why in DnstapDropped::ALL {
+                let _ = writeln!(
+                    out,
+                    "gslb_dnstap_dropped_total{{reason=\"{}\"}} {}",
+                    why.as_str(),
+                    self.dnstap.dropped[why as usize].load(Ordering::Relaxed)
+                );
+            }
+        }
     }
 }
 

@@ -121,6 +121,7 @@ pub struct Server {
     cancel: CancellationToken,
     tracker: TaskTracker,
     threads: Vec<std::thread::JoinHandle<()>>,
+    dnstap: Option<crate::dnstap::Writer>,
 }
 
 impl Server {
@@ -146,6 +147,18 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
+        // dnstap is read at start (a reload does not change it): its rings and writer live as
+        // long as the listeners.
+        let (tap, dnstap) = match &served.config.dnstap {
+            Some(cfg) => {
+                let s = &served.config.server;
+                let (tap, writer) =
+                    crate::dnstap::start(cfg, &s.identity, &s.version, metrics.clone())?;
+                tracing::info!(socket = %cfg.socket.display(), queries = cfg.queries, responses = cfg.responses, "dnstap on");
+                (Some(tap), Some(writer))
+            }
+            None => (None, None),
+        };
         let (state, health) = health::start(served, metrics.clone(), cancel.clone(), &tracker)
             .await
             .map_err(io::Error::other)?;
@@ -169,6 +182,7 @@ impl Server {
                 state.clone(),
                 metrics.clone(),
                 limiter.clone(),
+                tap.clone(),
                 cancel.clone(),
             )?);
         }
@@ -179,6 +193,7 @@ impl Server {
                 state.clone(),
                 metrics.clone(),
                 limits,
+                tap.clone(),
                 cancel.clone(),
                 tracker.clone(),
             ));
@@ -211,18 +226,24 @@ impl Server {
             cancel,
             tracker,
             threads,
+            dnstap,
         })
     }
 
-    /// Stops accepting, lets in-flight queries finish, and waits for every worker.
+    /// Stops accepting, lets in-flight queries finish, and waits for every worker; then dnstap
+    /// writes what they logged and ends its stream.
     pub async fn shutdown(self) {
         self.cancel.cancel();
         self.tracker.close();
         self.tracker.wait().await;
         let threads = self.threads;
+        let dnstap = self.dnstap;
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {
                 let _ = t.join();
+            }
+            if let Some(w) = dnstap {
+                w.stop();
             }
         })
         .await;

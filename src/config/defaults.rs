@@ -79,6 +79,14 @@ pub const RRL_EXEMPT: [IpNet; 2] = [
     IpNet::new_assert(IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
 ];
 const LOOPBACK_NET: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0));
+/// `[dnstap] queries` and `responses`: both logged, as the collectors (and BIND, Knot, NSD)
+/// expect of an authoritative server's tap.
+pub const DNSTAP_QUERIES: bool = true;
+/// See `DNSTAP_QUERIES`.
+pub const DNSTAP_RESPONSES: bool = true;
+/// The longest `[dnstap] socket` path: a unix socket address holds 108 bytes with its NUL
+/// (`sun_path`, unix(7)).
+pub const DNSTAP_SOCKET_PATH_MAX: usize = 107;
 /// `[server] version`: what `version.server.` answers unless the operator hides it with "".
 pub const VERSION: &str = concat!("gslb ", env!("CARGO_PKG_VERSION"));
 

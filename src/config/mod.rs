@@ -54,6 +54,21 @@ pub struct Config {
     pub rrl: Rrl,
     /// DNS cookies.
     pub cookies: Cookies,
+    /// dnstap logging; None = off.
+    pub dnstap: Option<Dnstap>,
+}
+
+/// `[dnstap]`: query and response logging in the dnstap format over Frame Streams
+/// (docs/observability.md, "Query logging with dnstap"). Read at start; a reload does not change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dnstap {
+    /// The unix socket a collector listens on (relative paths resolved against the config
+    /// file's directory).
+    pub socket: PathBuf,
+    /// Log each query as AUTH_QUERY.
+    pub queries: bool,
+    /// Log each response sent as AUTH_RESPONSE.
+    pub responses: bool,
 }
 
 /// `[rrl]`: response rate limiting of UDP answers (docs/abuse.md).

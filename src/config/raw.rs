@@ -44,6 +44,19 @@ pub(crate) struct RawConfig {
     /// DNS cookies.
     #[serde(default)]
     pub cookies: RawCookies,
+    /// dnstap query and response logging.
+    pub dnstap: Option<Spanned<RawDnstap>>,
+}
+
+/// `[dnstap]`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawDnstap {
+    /// The unix socket a dnstap collector listens on.
+    pub socket: Spanned<PathBuf>,
+    /// Log AUTH_QUERY messages.
+    pub queries: Option<bool>,
+    /// Log AUTH_RESPONSE messages.
+    pub responses: Option<bool>,
 }
 
 /// `[rrl]`.

@@ -17,8 +17,8 @@ use toml::Spanned;
 
 use super::raw::{self, HumanDuration, PolicyKind, Protocol, RawConfig, WhenAllDown};
 use super::{
-    Admin, Balance, Check, CheckKind, Config, Cookies, Datacenter, Endpoint, HttpCheck, Pos, Rrl,
-    Server, TlsCheck, defaults,
+    Admin, Balance, Check, CheckKind, Config, Cookies, Datacenter, Dnstap, Endpoint, HttpCheck,
+    Pos, Rrl, Server, TlsCheck, defaults,
 };
 use crate::diag::{Diagnostic, LineIndex};
 
@@ -162,6 +162,7 @@ pub(super) fn validate(
             .unwrap_or_default(),
         require: raw.cookies.require.unwrap_or(false),
     };
+    let dnstap = raw.dnstap.map(|d| dnstap(&mut cx, d));
     let names = Names {
         checks: checks
             .iter()
@@ -202,6 +203,7 @@ pub(super) fn validate(
             geoip,
             rrl,
             cookies,
+            dnstap,
         })
     } else {
         Err(cx.errors)
@@ -393,6 +395,37 @@ fn rrl(cx: &mut Ctx<'_>, r: raw::RawRrl) -> Rrl {
             |e| e.iter().map(|n| n.trunc()).collect(),
         ),
         log_only: r.log_only.unwrap_or(false),
+    }
+}
+
+/// `[dnstap]`: a socket path a unix socket address can hold, and something to log.
+fn dnstap(cx: &mut Ctx<'_>, d: Spanned<raw::RawDnstap>) -> Dnstap {
+    let queries = d.get_ref().queries.unwrap_or(defaults::DNSTAP_QUERIES);
+    let responses = d.get_ref().responses.unwrap_or(defaults::DNSTAP_RESPONSES);
+    if !queries && !responses {
+        cx.err(
+            &d,
+            "dnstap with queries = false and responses = false logs nothing; remove [dnstap] instead",
+        );
+    }
+    let d = d.into_inner();
+    let socket = cx.path(d.socket.get_ref());
+    if d.socket.get_ref().as_os_str().is_empty() {
+        cx.err(&d.socket, "dnstap socket must be a path");
+    } else if socket.as_os_str().len() > defaults::DNSTAP_SOCKET_PATH_MAX {
+        cx.err(
+            &d.socket,
+            format!(
+                "dnstap socket path {} is longer than a unix socket address holds ({} bytes)",
+                socket.display(),
+                defaults::DNSTAP_SOCKET_PATH_MAX
+            ),
+        );
+    }
+    Dnstap {
+        socket,
+        queries,
+        responses,
     }
 }
 
@@ -1049,5 +1082,46 @@ endpoints = [
         assert!(e.iter().any(|m| m.contains("load_header")), "{e:?}");
         let e = load(&FULL.replace("\"failover\"", "\"fastest\"")).unwrap_err();
         assert!(e[0].contains("unknown variant"), "{e:?}");
+    }
+
+    #[test]
+    fn dnstap_takes_a_socket_and_logs_both_by_default() {
+        assert_eq!(load(BASE).unwrap().dnstap, None, "off without the section");
+        let c = load(&format!("{BASE}[dnstap]\nsocket = \"run/tap.sock\"\n")).unwrap();
+        let d = c.dnstap.unwrap();
+        assert_eq!(d.socket, Path::new("run/tap.sock"));
+        assert!(d.queries && d.responses);
+        let c = load(&format!(
+            "{BASE}[dnstap]\nsocket = \"/t.sock\"\nqueries = false\n"
+        ))
+        .unwrap();
+        assert!(!c.dnstap.unwrap().queries);
+    }
+
+    #[test]
+    fn dnstap_rejects_what_cannot_work() {
+        let e = load(&format!("{BASE}[dnstap]\nqueries = true\n")).unwrap_err();
+        assert!(e[0].contains("missing field `socket`"), "{e:?}");
+        let e = load(&format!("{BASE}[dnstap]\nsocket = \"/t\"\nsokcet = 1\n")).unwrap_err();
+        assert!(
+            e[0].contains("unknown key \"sokcet\" in [dnstap]; did you mean \"socket\"?"),
+            "{e:?}"
+        );
+        let e = load(&format!(
+            "{BASE}[dnstap]\nsocket = \"/t\"\nqueries = false\nresponses = false\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e[0].starts_with("gslb.toml:3:") && e[0].contains("logs nothing"),
+            "{e:?}"
+        );
+        let long = format!("/{}", "s".repeat(120));
+        let e = load(&format!("{BASE}[dnstap]\nsocket = \"{long}\"\n")).unwrap_err();
+        assert!(
+            e[0].starts_with("gslb.toml:4:10:") && e[0].contains("longer than a unix socket"),
+            "{e:?}"
+        );
+        let e = load(&format!("{BASE}[dnstap]\nsocket = \"\"\n")).unwrap_err();
+        assert!(e[0].contains("must be a path"), "{e:?}");
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! Owns: connection lifecycle, framing and the table. Must not: hold a snapshot across awaits
 //! (each query loads its own), or lock or allocate per query (the table is locked on accept and
-//! close only; a query touches its own connection's atomic).
+//! close only; a query touches its own connection's atomic; dnstap copies into its ring).
 
 use std::collections::HashMap;
 use std::io;
@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::handler::{Transport, handle};
+use crate::dnstap::{Dnstap, Timestamp};
 use crate::metrics::{Metrics, TcpClosed};
 use crate::net::{accept, reset};
 use crate::snapshot::Snapshot;
@@ -185,6 +186,7 @@ pub async fn serve(
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     limits: TcpLimits,
+    dnstap: Option<Arc<Dnstap>>,
     cancel: CancellationToken,
     tracker: TaskTracker,
 ) {
@@ -211,8 +213,10 @@ pub async fn serve(
             slot,
         };
         let (state, metrics, cancel) = (state.clone(), metrics.clone(), cancel.clone());
+        let dnstap = dnstap.clone();
         tracker.spawn(async move {
             let mut c = Connection::new(stream, peer, &admitted.slot, &metrics, limits);
+            c.dnstap = dnstap.as_deref();
             let end = c.run(&state, &admitted.table, &cancel).await;
             c.close(end).await;
             drop(admitted);
@@ -238,8 +242,11 @@ struct Connection<'a> {
     r: BufReader<OwnedReadHalf>,
     w: BufWriter<OwnedWriteHalf>,
     peer: SocketAddr,
+    /// Our address the client connected to (for dnstap).
+    local: SocketAddr,
     slot: &'a Slot,
     metrics: &'a Metrics,
+    dnstap: Option<&'a Dnstap>,
     limits: TcpLimits,
     msg: Vec<u8>,
     out: Vec<u8>,
@@ -253,13 +260,18 @@ impl<'a> Connection<'a> {
         metrics: &'a Metrics,
         limits: TcpLimits,
     ) -> Connection<'a> {
+        let local = stream
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (r, w) = stream.into_split();
         Connection {
             r: BufReader::with_capacity(16 * 1024, r),
             w: BufWriter::with_capacity(16 * 1024, w),
             peer,
+            local,
             slot,
             metrics,
+            dnstap: None,
             limits,
             msg: vec![0u8; 65535],
             out: Vec::with_capacity(4096),
@@ -308,6 +320,11 @@ impl<'a> Connection<'a> {
             // Stamped on receipt, before the answer goes out: the order eviction sees is the
             // order the queries came in, and a client that stops taking answers ages.
             self.slot.active.store(table.now(), Ordering::Relaxed);
+            let received = self.dnstap.map(|tap| {
+                let at = Timestamp::now();
+                tap.query(Transport::Tcp, self.peer, self.local, at, &self.msg[..len]);
+                at
+            });
             let answered = {
                 let snap = state.load();
                 handle(
@@ -320,6 +337,9 @@ impl<'a> Connection<'a> {
             };
             if let Some(o) = answered {
                 self.metrics.query(Transport::Tcp, o.answered);
+                if let (Some(tap), Some(at)) = (self.dnstap, received) {
+                    tap.response(Transport::Tcp, self.peer, self.local, at, &self.out);
+                }
                 // Batch the writes of pipelined queries; flush once nothing more is waiting.
                 let flush = self.r.buffer().is_empty();
                 let (w, out) = (&mut self.w, &self.out);

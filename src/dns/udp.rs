@@ -3,7 +3,8 @@
 //! of datagrams (see `udp_batch`).
 //!
 //! Owns: the receive/answer/send loop and its buffers. Must not: await, lock or allocate per
-//! packet; the only shared read is one snapshot load per packet.
+//! packet; the only shared read is one snapshot load per packet. With dnstap on, each query and
+//! each response sent is copied into dnstap's ring (never waited on).
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -17,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::handler::{Outcome, Transport, handle};
 use super::rrl::{self, Action, Limiter};
+use crate::dnstap::{Dnstap, Timestamp};
 use crate::metrics::{Metrics, Tally};
 use crate::snapshot::Snapshot;
 use crate::wire::{rcode, rcode_in_place, truncate_in_place};
@@ -88,12 +90,13 @@ pub fn spawn(
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     limiter: Arc<Limiter>,
+    dnstap: Option<Arc<Dnstap>>,
     cancel: CancellationToken,
 ) -> io::Result<JoinHandle<()>> {
     let name = format!("gslb-udp-{}", sock.local_addr()?);
     std::thread::Builder::new()
         .name(name)
-        .spawn(move || worker(sock, state, metrics, limiter, cancel))
+        .spawn(move || worker(sock, state, metrics, limiter, dnstap, cancel))
 }
 
 #[cfg(target_os = "linux")]
@@ -102,8 +105,12 @@ fn worker(
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     limiter: Arc<Limiter>,
+    dnstap: Option<Arc<Dnstap>>,
     cancel: CancellationToken,
 ) {
+    let local = sock
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let wildcard = sock.local_addr().is_ok_and(|a| a.ip().is_unspecified());
     // On a wildcard bind, answer from the address each query was sent to.
     let pktinfo = wildcard
@@ -125,17 +132,26 @@ fn worker(
         // One snapshot and one clock reading for the batch: every query in it reads the same.
         let snap = state.load();
         let now = limiter.now();
+        let tap = dnstap.as_deref();
+        let received = tap.map(|_| Timestamp::now());
         for i in 0..n {
             let mut out = std::mem::take(&mut batch.out[i]);
             out.clear();
             let (packet, peer) = batch.packet(i);
             if let Some(peer) = peer
-                && let Some(o) = handle(&snap, packet, peer, Transport::Udp, &mut out)
+                && let Some(o) = handle(&snap, packet, peer.ip(), Transport::Udp, &mut out)
             {
                 tally.add(&metrics, Transport::Udp, o.answered);
                 rate_limit(&limiter, &snap, &o, now, &mut out, &mut limited);
             } else {
                 out.clear();
+            }
+            if let (Some(tap), Some(at), Some(peer)) = (tap, received, peer) {
+                let server = batch
+                    .dest_ip(i)
+                    .map_or(local, |ip| SocketAddr::new(ip, local.port()));
+                tap.query(Transport::Udp, peer, server, at, packet);
+                tap.response(Transport::Udp, peer, server, at, &out);
             }
             batch.out[i] = out;
         }
@@ -154,8 +170,12 @@ fn worker(
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     limiter: Arc<Limiter>,
+    dnstap: Option<Arc<Dnstap>>,
     cancel: CancellationToken,
 ) {
+    let local = sock
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let mut buf = vec![0u8; 65535];
     let mut out = Vec::with_capacity(4096);
     while !cancel.is_cancelled() {
@@ -177,11 +197,16 @@ fn worker(
             }
         };
         let snap = state.load();
+        let received = dnstap.as_ref().map(|_| Timestamp::now());
         if let Some(o) = handle(&snap, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
             metrics.query(Transport::Udp, o.answered);
             let mut limited = rrl::Tally::default();
             rate_limit(&limiter, &snap, &o, limiter.now(), &mut out, &mut limited);
             limiter.flush(&mut limited);
+            if let (Some(tap), Some(at)) = (&dnstap, received) {
+                tap.query(Transport::Udp, peer, local, at, &buf[..n]);
+                tap.response(Transport::Udp, peer, local, at, &out);
+            }
             if out.is_empty() {
                 continue;
             }

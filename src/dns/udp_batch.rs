@@ -8,7 +8,7 @@
 
 use std::io;
 use std::mem::{MaybeUninit, size_of, zeroed};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 
 /// Datagrams per system call.
@@ -137,9 +137,17 @@ impl Batch {
     }
 
     /// Datagram `i` of the last receive and its sender.
-    pub fn packet(&self, i: usize) -> (&[u8], Option<IpAddr>) {
+    pub fn packet(&self, i: usize) -> (&[u8], Option<SocketAddr>) {
         let len = (self.msgs[i].msg_len as usize).min(RECV_BUF);
         (&self.bufs[i][..len], peer(&self.addrs[i]))
+    }
+
+    /// The address datagram `i` was sent to, when the socket delivers packet info.
+    pub fn dest_ip(&self, i: usize) -> Option<IpAddr> {
+        match self.dest[i].filter(|_| self.pktinfo)? {
+            Dest::V4(a) => Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(a.s_addr)))),
+            Dest::V6(a, _) => Some(IpAddr::V6(Ipv6Addr::from(a.s6_addr))),
+        }
     }
 
     /// Sends every non-empty `out[i]` back to the sender of datagram `i` (of the first `n`).
@@ -291,7 +299,7 @@ fn set_source(h: &mut libc::msghdr, ctrl: &mut Ctrl, d: Dest) {
     }
 }
 
-fn peer(a: &libc::sockaddr_storage) -> Option<IpAddr> {
+fn peer(a: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match a.ss_family as libc::c_int {
         libc::AF_INET => {
             let mut v4 = MaybeUninit::<libc::sockaddr_in>::uninit();
@@ -304,7 +312,10 @@ fn peer(a: &libc::sockaddr_storage) -> Option<IpAddr> {
                 );
                 v4.assume_init()
             };
-            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr))))
+            Some(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr))),
+                u16::from_be(v4.sin_port),
+            ))
         }
         libc::AF_INET6 => {
             let mut v6 = MaybeUninit::<libc::sockaddr_in6>::uninit();
@@ -317,7 +328,10 @@ fn peer(a: &libc::sockaddr_storage) -> Option<IpAddr> {
                 );
                 v6.assume_init()
             };
-            Some(IpAddr::V6(Ipv6Addr::from(v6.sin6_addr.s6_addr)))
+            Some(SocketAddr::new(
+                IpAddr::V6(Ipv6Addr::from(v6.sin6_addr.s6_addr)),
+                u16::from_be(v6.sin6_port),
+            ))
         }
         _ => None,
     }
