@@ -13,15 +13,13 @@
 mod build;
 pub mod file;
 pub mod find;
-mod locate;
+mod reader;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::wire::name::parent;
 use crate::wire::rtype;
-
-pub use build::{ProblemAt, ZoneProblem};
 
 /// The zone maps' hasher: foldhash is several times faster than SipHash on short keys; the keys
 /// are the operator's zone names, so flooding resistance is not needed here.
