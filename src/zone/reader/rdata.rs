@@ -53,6 +53,16 @@ pub(crate) fn type_code(tok: &[u8]) -> Option<u16> {
     if let Some(&(_, code)) = NATIVE.iter().find(|(n, _)| n.as_bytes() == &upper[..]) {
         return Some(code);
     }
+    let meta = [
+        (&b"OPT"[..], 41),
+        (b"TKEY", 249),
+        (b"IXFR", 251),
+        (b"MAILB", 253),
+        (b"MAILA", 254),
+    ];
+    if let Some(&(_, code)) = meta.iter().find(|(n, _)| *n == &upper[..]) {
+        return Some(code);
+    }
     if let Some(digits) = upper.strip_prefix(b"TYPE") {
         return text::number(digits, 65535, "type").ok().map(|n| n as u16);
     }
