@@ -238,7 +238,9 @@ impl Zone {
         files: &[PathBuf],
     ) -> Result<Zone, Vec<Problem>> {
         let mut problems = Vec::new();
-        let mut soa: Option<(Box<[u8]>, u32, u32, u32, Pos)> = None;
+        // The first SOA: owner, TTL, MINIMUM, serial, place.
+        type Soa = (Box<[u8]>, u32, u32, u32, Pos);
+        let mut soa: Option<Soa> = None;
         for r in staged.iter().filter(|r| r.rtype == rtype::SOA) {
             match &soa {
                 None => {

@@ -213,17 +213,18 @@ impl Reader {
                 i += 1;
                 continue;
             }
-            if !class && !t.quoted {
-                if let Some(is_in) = rdata::class(b) {
-                    if !is_in {
-                        let m = format!("class {} is not served (only IN)", text::show(b));
-                        self.error_at(file, t, m);
-                        return false;
-                    }
-                    class = true;
-                    i += 1;
-                    continue;
+            if !class
+                && !t.quoted
+                && let Some(is_in) = rdata::class(b)
+            {
+                if !is_in {
+                    let m = format!("class {} is not served (only IN)", text::show(b));
+                    self.error_at(file, t, m);
+                    return false;
                 }
+                class = true;
+                i += 1;
+                continue;
             }
             break *t;
         };

@@ -215,7 +215,7 @@ pub(crate) fn ttl_named(tok: &[u8], what: &str) -> Result<u32, String> {
 
 /// Appends the bytes spelled by hexadecimal `tok` to `out` (an even number of digits).
 pub(crate) fn hex(tok: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-    if tok.len() % 2 != 0 {
+    if !tok.len().is_multiple_of(2) {
         return Err(format!(
             "{} is not hexadecimal: an odd number of digits",
             show(tok)

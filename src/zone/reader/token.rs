@@ -253,7 +253,12 @@ impl<'a> Lexer<'a> {
 mod tests {
     use super::*;
 
-    fn entries(text: &str) -> Vec<Result<(bool, u32, Vec<(String, u32, u32, bool)>), LexError>> {
+    /// A token as `(text, line, col, quoted)`.
+    type Shown = (String, u32, u32, bool);
+    /// An entry as `(blank start, line, tokens)`, or its error.
+    type Entry = Result<(bool, u32, Vec<Shown>), LexError>;
+
+    fn entries(text: &str) -> Vec<Entry> {
         let mut lx = Lexer::new(text.as_bytes());
         let mut toks = Vec::new();
         let mut out = Vec::new();
@@ -272,7 +277,7 @@ mod tests {
         out
     }
 
-    fn tok(s: &str, line: u32, col: u32) -> (String, u32, u32, bool) {
+    fn tok(s: &str, line: u32, col: u32) -> Shown {
         (s.into(), line, col, false)
     }
 
