@@ -259,6 +259,14 @@ impl Reader {
             self.error_at(file, &t.clone(), e.message);
             return false;
         }
+        if self.rdata.len() > usize::from(u16::MAX) {
+            let m = format!(
+                "this record's RDATA is {} bytes; a record holds at most 65535",
+                self.rdata.len()
+            );
+            self.error_at(file, &type_tok, m);
+            return false;
+        }
         let ttl = match ttl {
             Some(v) => {
                 self.last_ttl = Some(v);

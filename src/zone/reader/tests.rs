@@ -346,3 +346,17 @@ fn a_blank_start_with_no_owner_before_it_is_an_error() {
         )
     );
 }
+
+#[test]
+fn rdata_over_65535_bytes_is_an_error_not_a_truncation() {
+    let strings = format!("\"{}\"\n", "x".repeat(250)).repeat(300);
+    let e = errors(&format!("{APEX}big TXT (\n{strings})\n"));
+    assert_eq!(
+        e,
+        one(
+            4,
+            5,
+            "this record's RDATA is 75300 bytes; a record holds at most 65535"
+        )
+    );
+}
