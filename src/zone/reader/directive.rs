@@ -144,7 +144,18 @@ impl Reader {
         }
         let arg = &toks[1];
         if is(b"$ORIGIN") {
-            match text::name(arg.bytes(text), origin.as_deref(), &mut self.scratch) {
+            // Absolute, as NSD and Knot require (BIND would append the current origin).
+            let b = arg.bytes(text);
+            let escaped = b.iter().rev().skip(1).take_while(|&&c| c == b'\\').count() % 2 == 1;
+            if b.last() != Some(&b'.') || escaped {
+                let m = format!(
+                    "$ORIGIN needs an absolute name, ending in a dot: {}.",
+                    show(b)
+                );
+                self.error_at(file, arg, m);
+                return;
+            }
+            match text::name(b, None, &mut self.scratch) {
                 Ok(()) => *origin = Some(self.scratch.clone()),
                 Err(m) => self.error_at(file, arg, m),
             }

@@ -269,6 +269,11 @@ fn each_error_at_its_token_in_plain_words() {
             "\\# says 5 bytes of RDATA and 4 follow",
         ),
         ("nothing 300 IN", 13, "a record type is missing after IN"),
+        (
+            "$ORIGIN sub",
+            9,
+            "$ORIGIN needs an absolute name, ending in a dot: sub.",
+        ),
     ];
     for (line, col, message) in cases {
         assert_eq!(
