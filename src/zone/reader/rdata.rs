@@ -1,6 +1,7 @@
 //! RDATA from the exact tokens of a record: record type mnemonics, the wire form of the common
 //! types written directly (A, AAAA, NS, CNAME, DNAME, PTR, MX, TXT, SPF, SOA, SRV, CAA, HINFO,
-//! DS), RFC 3597's generic `\# length hex` for any type, and hickory-proto's parsers for the
+//! DS, CDS, DNSKEY, CDNSKEY, RRSIG, NSEC, RP, AFSDB, RT, KX, MB, MG, MR, MINFO, URI, EUI48,
+//! EUI64), RFC 3597's generic `\# length hex` for any type, and hickory-proto's parsers for the
 //! other types it knows (fed the same tokens, then encoded).
 //!
 //! Owns: what each type's RDATA must look like and the words for what it does not. Must not:
@@ -18,7 +19,23 @@ use super::token::Tok;
 use crate::wire::rtype;
 
 /// Record types written here without hickory.
-const NATIVE: [(&str, u16); 14] = [
+const NATIVE: [(&str, u16); 30] = [
+    ("MB", 7),
+    ("MG", 8),
+    ("MR", 9),
+    ("MINFO", 14),
+    ("RP", 17),
+    ("AFSDB", 18),
+    ("RT", 21),
+    ("KX", 36),
+    ("RRSIG", 46),
+    ("NSEC", 47),
+    ("DNSKEY", 48),
+    ("CDS", 59),
+    ("CDNSKEY", 60),
+    ("EUI48", 108),
+    ("EUI64", 109),
+    ("URI", 256),
     ("A", rtype::A),
     ("NS", rtype::NS),
     ("CNAME", rtype::CNAME),
@@ -187,9 +204,85 @@ pub(crate) fn rdata(
                 .ok_or_else(|| at(0)(format!("{} is not an IPv6 address", show(f.get(0)))))?;
             out.extend_from_slice(&ip.octets());
         }
-        rtype::NS | rtype::CNAME | 12 | 39 => {
+        rtype::NS | rtype::CNAME | 12 | 39 | 7 | 8 | 9 => {
             f.expect(1, &format!("{name} needs one domain name"))?;
             f.name(0, out, scratch)?;
+        }
+        14 | 17 => {
+            f.expect(2, &format!("{name} needs two domain names"))?;
+            f.name(0, out, scratch)?;
+            f.name(1, out, scratch)?;
+        }
+        18 | 21 | 36 => {
+            f.expect(2, &format!("{name} needs a number and a domain name"))?;
+            let v = f.number(0, 65535, &format!("{name} preference"))?;
+            out.extend_from_slice(&(v as u16).to_be_bytes());
+            f.name(1, out, scratch)?;
+        }
+        256 => {
+            f.expect(3, "URI needs a priority, a weight and a target")?;
+            for (i, what) in ["URI priority", "URI weight"].iter().enumerate() {
+                let v = f.number(i, 65535, what)?;
+                out.extend_from_slice(&(v as u16).to_be_bytes());
+            }
+            text::unescape(f.get(2), out).map_err(at(2))?;
+        }
+        108 | 109 => {
+            let groups = if code == 108 { 6 } else { 8 };
+            f.expect(
+                1,
+                &format!("{name} needs one address like 00-00-5e-00-53-2a"),
+            )?;
+            let b = f.get(0);
+            let parts: Vec<&[u8]> = b.split(|&c| c == b'-').collect();
+            if parts.len() != groups || parts.iter().any(|p| p.len() != 2) {
+                return Err(at(0)(format!("{} is not an {name} address", show(b))));
+            }
+            for p in parts {
+                text::hex(p, out)
+                    .map_err(|_| at(0)(format!("{} is not an {name} address", show(b))))?;
+            }
+        }
+        48 | 60 => {
+            if toks.len() < 4 {
+                return Err(whole(format!(
+                    "{name} needs flags, a protocol, an algorithm and a key in base64"
+                )));
+            }
+            let flags = f.number(0, 65535, &format!("{name} flags"))?;
+            out.extend_from_slice(&(flags as u16).to_be_bytes());
+            out.push(f.number(1, 255, &format!("{name} protocol"))? as u8);
+            out.push(f.number(2, 255, &format!("{name} algorithm"))? as u8);
+            base64(&f, 3, out)?;
+        }
+        47 => {
+            if toks.is_empty() {
+                return Err(whole("NSEC needs the next name and the types".into()));
+            }
+            f.name(0, out, scratch)?;
+            type_bitmap(&f, 1, out)?;
+        }
+        46 => {
+            if toks.len() < 9 {
+                return Err(whole(
+                    "RRSIG needs a type, an algorithm, labels, a TTL, expiration, inception, a key tag, a signer and a signature".into(),
+                ));
+            }
+            let covered = type_code(f.get(0))
+                .ok_or_else(|| at(0)(format!("unknown record type {}", show(f.get(0)))))?;
+            out.extend_from_slice(&covered.to_be_bytes());
+            out.push(f.number(1, 255, "RRSIG algorithm")? as u8);
+            out.push(f.number(2, 255, "RRSIG labels")? as u8);
+            let ttl = f.number(3, u64::from(u32::MAX), "RRSIG original TTL")?;
+            out.extend_from_slice(&(ttl as u32).to_be_bytes());
+            for i in [4, 5] {
+                let t = sig_time(f.get(i)).map_err(at(i))?;
+                out.extend_from_slice(&t.to_be_bytes());
+            }
+            let tag = f.number(6, 65535, "RRSIG key tag")?;
+            out.extend_from_slice(&(tag as u16).to_be_bytes());
+            f.name(7, out, scratch)?;
+            base64(&f, 8, out)?;
         }
         rtype::MX => {
             f.expect(2, "MX needs a preference and an exchange")?;
@@ -239,11 +332,11 @@ pub(crate) fn rdata(
                 text::char_string(f.get(i), out).map_err(at(i))?;
             }
         }
-        43 => {
+        43 | 59 => {
             if toks.len() < 4 {
-                return Err(whole(
-                    "DS needs a key tag, an algorithm, a digest type and a digest".into(),
-                ));
+                return Err(whole(format!(
+                    "{name} needs a key tag, an algorithm, a digest type and a digest"
+                )));
             }
             let tag = f.number(0, 65535, "DS key tag")?;
             out.extend_from_slice(&(tag as u16).to_be_bytes());
@@ -270,6 +363,95 @@ pub(crate) fn rdata(
         _ => via_hickory(code, &f, out)?,
     }
     Ok(())
+}
+
+/// Appends the base64 of tokens `from..` (one value written in pieces) to `out`.
+fn base64(f: &Fields<'_>, from: usize, out: &mut Vec<u8>) -> Result<(), RdataError> {
+    let (mut acc, mut bits) = (0u32, 0u32);
+    let mut pad = false;
+    for i in from..f.toks.len() {
+        for &c in f.get(i) {
+            let v = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                b'=' => {
+                    pad = true;
+                    continue;
+                }
+                _ => return Err(at(i)(format!("{} is not base64", show(f.get(i))))),
+            };
+            if pad {
+                return Err(at(i)(format!("{} is not base64", show(f.get(i)))));
+            }
+            acc = (acc << 6) | u32::from(v);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends the RFC 4034 §4.1.2 type bitmap of the types named by tokens `from..` to `out`.
+fn type_bitmap(f: &Fields<'_>, from: usize, out: &mut Vec<u8>) -> Result<(), RdataError> {
+    let mut types = Vec::with_capacity(f.toks.len());
+    for i in from..f.toks.len() {
+        let t = type_code(f.get(i))
+            .ok_or_else(|| at(i)(format!("unknown record type {}", show(f.get(i)))))?;
+        types.push(t);
+    }
+    types.sort_unstable();
+    types.dedup();
+    let mut k = 0;
+    while k < types.len() {
+        let window = types[k] >> 8;
+        let mut map = [0u8; 32];
+        let mut len = 0;
+        while k < types.len() && types[k] >> 8 == window {
+            let low = (types[k] & 0xff) as usize;
+            map[low / 8] |= 0x80 >> (low % 8);
+            len = low / 8 + 1;
+            k += 1;
+        }
+        out.push(window as u8);
+        out.push(len as u8);
+        out.extend_from_slice(&map[..len]);
+    }
+    Ok(())
+}
+
+/// An RRSIG time: `YYYYMMDDHHmmSS` (UTC) or seconds since 1970 (RFC 4034 §3.2).
+fn sig_time(tok: &[u8]) -> Result<u32, String> {
+    if tok.len() != 14 {
+        return text::number(tok, u64::from(u32::MAX), "RRSIG time").map(|v| v as u32);
+    }
+    let bad = || format!("RRSIG time {} is not YYYYMMDDHHmmSS", show(tok));
+    let n = |r: std::ops::Range<usize>| text::number(&tok[r], 9999, "t").map_err(|_| bad());
+    let (y, mo, d) = (n(0..4)? as i64, n(4..6)? as i64, n(6..8)? as i64);
+    let (h, mi, s) = (n(8..10)?, n(10..12)?, n(12..14)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return Err(bad());
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (yy, m) = if mo <= 2 {
+        (y - 1, mo + 9)
+    } else {
+        (y, mo - 3)
+    };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + (h * 3600 + mi * 60 + s) as i64;
+    // Serial number arithmetic (RFC 4034 §3.1.5): the value is taken modulo 2^32.
+    Ok(secs.rem_euclid(1 << 32) as u32)
 }
 
 /// RFC 3597 §5: `\# length hex…`.
@@ -454,6 +636,31 @@ mod tests {
             [0, 1, 8, 2, 0xab, 0xcd, 0xef]
         );
         assert_eq!(read(13, "cpu os").unwrap(), b"\x03cpu\x02os");
+        assert_eq!(read(17, "m. t.").unwrap(), b"\x01m\x00\x01t\x00");
+        assert_eq!(
+            read(256, "1 2 \"ftp://x\"").unwrap(),
+            b"\x00\x01\x00\x02ftp://x"
+        );
+        assert_eq!(
+            read(108, "00-00-5e-00-53-2a").unwrap(),
+            [0, 0, 0x5e, 0, 0x53, 0x2a]
+        );
+        assert_eq!(
+            read(48, "257 3 13 AQID BA==").unwrap(),
+            [1, 1, 3, 13, 1, 2, 3, 4]
+        );
+        // NSEC: window 0, 1 octet for A (1) and NS (2), then window 0 up to RRSIG (46) and NSEC (47).
+        let nsec = read(47, "n. A NS RRSIG NSEC").unwrap();
+        assert_eq!(&nsec[..3], b"\x01n\x00");
+        assert_eq!(&nsec[3..5], [0, 6]);
+        assert_eq!(nsec[5], 0b0110_0000);
+        assert_eq!(nsec[10], 0b0000_0011);
+        let sig = read(46, "A 13 2 300 20300101000000 1 7 example. AQID").unwrap();
+        assert_eq!(&sig[..8], [0, 1, 13, 2, 0, 0, 1, 44]);
+        assert_eq!(
+            u32::from_be_bytes(sig[8..12].try_into().unwrap()),
+            1_893_456_000
+        );
     }
 
     #[test]
