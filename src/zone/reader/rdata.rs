@@ -18,8 +18,22 @@ use super::text::{self, show};
 use super::token::Tok;
 use crate::wire::rtype;
 
-/// Record types written here without hickory.
+/// Record types written here without hickory (the most common first: the list is searched).
 const NATIVE: [(&str, u16); 30] = [
+    ("A", rtype::A),
+    ("NS", rtype::NS),
+    ("CNAME", rtype::CNAME),
+    ("SOA", rtype::SOA),
+    ("PTR", 12),
+    ("HINFO", 13),
+    ("MX", rtype::MX),
+    ("TXT", rtype::TXT),
+    ("AAAA", rtype::AAAA),
+    ("SRV", rtype::SRV),
+    ("DNAME", 39),
+    ("DS", 43),
+    ("SPF", 99),
+    ("CAA", 257),
     ("MB", 7),
     ("MG", 8),
     ("MR", 9),
@@ -36,20 +50,6 @@ const NATIVE: [(&str, u16); 30] = [
     ("EUI48", 108),
     ("EUI64", 109),
     ("URI", 256),
-    ("A", rtype::A),
-    ("NS", rtype::NS),
-    ("CNAME", rtype::CNAME),
-    ("SOA", rtype::SOA),
-    ("PTR", 12),
-    ("HINFO", 13),
-    ("MX", rtype::MX),
-    ("TXT", rtype::TXT),
-    ("AAAA", rtype::AAAA),
-    ("SRV", rtype::SRV),
-    ("DNAME", 39),
-    ("DS", 43),
-    ("SPF", 99),
-    ("CAA", 257),
 ];
 
 /// Types a zone may not hold: the EDNS pseudo-record, transaction signatures and the query-only
