@@ -1,4 +1,5 @@
-//! The command line: `gslb serve`, `gslb check`, `gslb explain`. Parsing only.
+//! The command line: `gslb serve`, `gslb check`, `gslb explain`; `gslb -c FILE` serves. Parsing
+//! only. The man page `docs/gslb.1` is generated from this definition (a test keeps it equal).
 
 use std::path::PathBuf;
 
@@ -6,8 +7,17 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Authoritative DNS server and global server load balancer.
 #[derive(Debug, Parser)]
-#[command(name = "gslb", version, about)]
+#[command(name = "gslb", version = crate::VERSION, long_version = crate::LONG_VERSION, about)]
 pub(crate) struct Cli {
+    /// Configuration file (for serve, the default command, and check).
+    #[arg(
+        short,
+        long,
+        global = true,
+        default_value = "gslb.toml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -28,12 +38,8 @@ pub(crate) enum LogFormat {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run the server.
-    Serve {
-        /// Configuration file.
-        #[arg(short, long, default_value = "gslb.toml")]
-        config: PathBuf,
-    },
+    /// Run the server (the default command: `gslb -c FILE` is `gslb serve -c FILE`).
+    Serve,
     /// Ask a running server why it answers NAME the way it does for a client.
     Explain {
         /// The balanced name.
@@ -56,9 +62,5 @@ pub(crate) enum Command {
         json: bool,
     },
     /// Load and validate the configuration and every zone; exit 1 on any problem.
-    Check {
-        /// Configuration file.
-        #[arg(short, long, default_value = "gslb.toml")]
-        config: PathBuf,
-    },
+    Check,
 }

@@ -54,6 +54,12 @@ pub struct ReloadStats {
     /// Zones a reload found without their file and kept serving from the running copy, summed
     /// over reloads (`gslb_zone_file_missing_total`).
     pub zone_files_missing: AtomicU64,
+    /// Zones successful reloads served on without reading them, their files unchanged, summed
+    /// over reloads (`gslb_zones_reused_total`).
+    pub zones_reused: AtomicU64,
+    /// Zones successful reloads read from their files (new or changed), summed over reloads
+    /// (`gslb_zones_loaded_total`).
+    pub zones_loaded: AtomicU64,
 }
 
 impl Control {
@@ -77,6 +83,8 @@ impl Control {
                 failures: AtomicU64::new(0),
                 last_ok: AtomicBool::new(true),
                 zone_files_missing: AtomicU64::new(0),
+                zones_reused: AtomicU64::new(0),
+                zones_loaded: AtomicU64::new(0),
             },
             reload_lock: tokio::sync::Mutex::new(()),
             admin_token: ArcSwap::from_pointee(admin_token),
@@ -85,7 +93,9 @@ impl Control {
 
     /// Reloads the configuration and zones from `config_path`. On any error the running
     /// snapshot stays and the errors are returned. Loading runs on a blocking thread, off the
-    /// answer path; the swap is one atomic store.
+    /// answer path (zones whose files are unchanged are shared, not read); the swap is one
+    /// atomic store, and the snapshot it replaces is freed by the reaper (`crate::reaper`),
+    /// never by a worker.
     pub async fn reload(&self) -> Result<(), Vec<Diagnostic>> {
         let _one = self.reload_lock.lock().await;
         let path = self.config_path.clone();
@@ -103,7 +113,12 @@ impl Control {
                 })
                 .and_then(|r| r);
         let result = match loaded {
-            Ok((served, dropped)) => {
+            Ok(load::Reloaded {
+                served,
+                dropped,
+                zones_reused,
+                zones_loaded,
+            }) => {
                 // The token was read by the load: a token file that cannot be read rejects the
                 // reload like any other error, with its place in the configuration.
                 self.admin_token
@@ -125,12 +140,19 @@ impl Control {
                 self.reloads
                     .zone_files_missing
                     .fetch_add(served.stale.len() as u64, Ordering::Relaxed);
+                self.reloads
+                    .zones_reused
+                    .fetch_add(zones_reused as u64, Ordering::Relaxed);
+                self.reloads
+                    .zones_loaded
+                    .fetch_add(zones_loaded as u64, Ordering::Relaxed);
                 let current = self.state.load_full();
+                let changes = crate::changes::between(&current.served, &served);
                 self.health.reload(Arc::new(served), &current).await;
                 drop(current);
                 self.reloads.generation.fetch_add(1, Ordering::Relaxed);
                 self.reloads.last_ok.store(true, Ordering::Relaxed);
-                tracing::info!("configuration reloaded");
+                changes.log(zones_reused, zones_loaded);
                 Ok(())
             }
             Err(errors) => {
@@ -143,7 +165,8 @@ impl Control {
                 Err(errors)
             }
         };
-        // The previous (or the rejected) zones are freed by now: hand their pages back, or every
+        // The rejected zones, and the parser's memory, are freed by now (the replaced snapshot is
+        // the reaper's, which hands its pages back itself): hand their pages back, or every
         // reload of a large zone leaves the process twice its size.
         let _ = tokio::task::spawn_blocking(crate::process::release_freed_memory).await;
         result

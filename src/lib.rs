@@ -7,7 +7,15 @@
 //! publishing), `admin` (the HTTP API); `control` and `server` wire them together; `process`
 //! holds what concerns the OS process. See `docs/architecture.md`.
 
+/// This build's version: the package version and, when built from a git checkout, the commit
+/// (`git describe`), as `gslb --version`, the start-up log line and `gslb_build_info` say.
+pub const VERSION: &str = env!("GSLB_VERSION");
+
+/// The commit this build was made from (`git describe`), or `unknown`.
+pub const COMMIT: &str = env!("GSLB_COMMIT");
+
 pub mod admin;
+pub mod changes;
 pub mod config;
 pub mod control;
 pub mod cookie;
@@ -18,8 +26,10 @@ pub mod health;
 pub mod load;
 pub mod metrics;
 pub mod net;
+pub mod plan;
 pub mod policy;
 pub mod process;
+pub mod reaper;
 pub mod server;
 pub mod snapshot;
 pub mod state;

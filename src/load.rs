@@ -5,8 +5,9 @@
 //! served zone, not below a delegation, without A/AAAA/CNAME of its own in the zone file), the
 //! files the configuration names (GeoIP database, admin token, DNS cookie secrets: read here,
 //! so `gslb check` finds what `serve` would), and which running zones a reload keeps when their
-//! file vanished. Must not: touch the running server or log; it returns a `Served` or every
-//! problem found, each with its file and position, and the caller swaps.
+//! file vanished or reuse unread because their files are unchanged. Must not: touch the running
+//! server or log; it returns a `Served` or every problem found, each with its file and
+//! position, and the caller swaps.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use crate::policy::geoip::GeoIp;
 use crate::snapshot::{Served, StaleZone};
 use crate::wire::name::{display, is_at_or_below};
 use crate::wire::rtype;
-use crate::zone::{self, ZoneSet};
+use crate::zone::{self, ServedZone, Zone, ZoneSet};
 
 /// Loads the configuration at `path`, its zones and its balanced names, and checks them
 /// against each other. Every problem is returned, each with its file and position.
@@ -32,18 +33,30 @@ pub fn from_file(path: &Path) -> Result<Served, Vec<Diagnostic>> {
 
 /// Builds from an already validated configuration.
 pub fn from_config(config: Config) -> Result<Served, Vec<Diagnostic>> {
-    build(config, None).map(|(served, _)| served)
+    build(config, None).map(|r| r.served)
+}
+
+/// What a reload built, and what it did with the running zones.
+#[derive(Debug)]
+pub struct Reloaded {
+    /// The new configuration and zones.
+    pub served: Served,
+    /// Zones no longer served because their file was still missing at this second reload.
+    pub dropped: Vec<StaleZone>,
+    /// Zones whose files were unchanged, served on from the running copy without being read.
+    pub zones_reused: usize,
+    /// Zones read and built from their files (new or changed).
+    pub zones_loaded: usize,
 }
 
 /// Loads the configuration at `path` to replace `running`, as `from_file` does, except for a
 /// zone `running` serves whose file is gone (an editor's rename, a deployment half done): it is
 /// served on from the running copy and listed in `Served::stale`, unless it was already stale
-/// in `running` — then it is dropped and returned in the second list. A new configuration
-/// that no longer reads that file (another zones directory) drops the zone as usual.
-pub fn reload_from_file(
-    path: &Path,
-    running: &Served,
-) -> Result<(Served, Vec<StaleZone>), Vec<Diagnostic>> {
+/// in `running` — then it is dropped and listed in `Reloaded::dropped`. A new configuration
+/// that no longer reads that file (another zones directory) drops the zone as usual. A zone
+/// file `running` serves whose files (it and every file it `$INCLUDE`s) all hold the bytes
+/// the running zone was built from is not read again: the running `Zone` is shared.
+pub fn reload_from_file(path: &Path, running: &Served) -> Result<Reloaded, Vec<Diagnostic>> {
     let config = Config::load(path)?;
     build(config, Some(running))
 }
@@ -53,12 +66,20 @@ fn vanished(file: &Path) -> bool {
     matches!(std::fs::metadata(file), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
-fn build(
-    config: Config,
-    running: Option<&Served>,
-) -> Result<(Served, Vec<StaleZone>), Vec<Diagnostic>> {
+fn build(config: Config, running: Option<&Served>) -> Result<Reloaded, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let mut zones = match zone::file::load_dir(&config.zones_directory) {
+    let reused = std::cell::Cell::new(0usize);
+    let reuse = |file: &Path| -> Option<Arc<Zone>> {
+        let z = running?
+            .zones
+            .iter()
+            .find(|z| z.zone.file == file && zone::unchanged(&z.zone))?;
+        reused.set(reused.get() + 1);
+        Some(z.zone.clone())
+    };
+    let loaded = zone::file::load_dir_reusing(&config.zones_directory, &reuse);
+    let zones_reused = reused.get();
+    let mut zones = match loaded {
         Ok(z) => z,
         Err(mut e) => {
             errors.append(&mut e);
@@ -67,7 +88,7 @@ fn build(
     };
     let (mut stale, mut dropped) = (Vec::new(), Vec::new());
     if let Some(running) = running.filter(|_| errors.is_empty()) {
-        for z in running.zones.iter() {
+        for z in running.zones.iter().map(|s| &s.zone) {
             if zones.iter().any(|n| n.origin == z.origin) || !vanished(&z.file) {
                 continue;
             }
@@ -78,12 +99,13 @@ fn build(
             if running.stale.contains(&s) {
                 dropped.push((z.origin.clone(), s));
             } else {
-                zones.push(z.without_balances());
+                zones.push(z.clone());
                 stale.push(s);
             }
         }
     }
-    let mut zones = ZoneSet::new(zones);
+    let zones_loaded = zones.len().saturating_sub(zones_reused + stale.len());
+    let mut zones = ZoneSet::new(zones.into_iter().map(ServedZone::new).collect());
     let geoip = match &config.geoip {
         Some(p) => match GeoIp::open(p) {
             Ok(g) => Some(Arc::new(g)),
@@ -135,7 +157,7 @@ fn build(
                     b.name,
                     zones
                         .iter()
-                        .map(|z| display(&z.origin))
+                        .map(|z| display(z.origin()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )))
@@ -144,14 +166,16 @@ fn build(
                 let Some(zone) = zones.get_mut(&origin) else {
                     continue;
                 };
-                if let Some(node) = zone.node(&b.key) {
+                // The zone file's own records at the name (an earlier balanced name cannot be
+                // here: names are unique).
+                if let Some(node) = zone.zone.node(&b.key) {
                     for t in [rtype::A, rtype::AAAA, rtype::CNAME] {
                         if node.get(t).is_some() {
                             errors.push(here(format!(
                                 "balanced name {} also has {} records in zone file {}; remove them or the balance",
                                 b.name,
                                 hickory_proto::rr::RecordType::from(t),
-                                zone.file.display()
+                                zone.zone.file.display()
                             )));
                         }
                     }
@@ -161,7 +185,7 @@ fn build(
                         "balanced name {} lies below the delegation {} in zone {}",
                         b.name,
                         display(cut),
-                        zone.file.display()
+                        zone.zone.file.display()
                     )));
                 }
                 zone.attach_balance(&b.key, balances.len() as u32);
@@ -195,7 +219,12 @@ fn build(
             stale,
             cookie_secrets,
         };
-        Ok((served, dropped.into_iter().map(|(_, d)| d).collect()))
+        Ok(Reloaded {
+            served,
+            dropped: dropped.into_iter().map(|(_, d)| d).collect(),
+            zones_reused,
+            zones_loaded,
+        })
     } else {
         Err(errors)
     }

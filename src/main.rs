@@ -2,6 +2,23 @@
 
 mod cli;
 
+/// The version `--version` prints: the package's, and the commit it was built from when the
+/// build could ask git (`git describe`), else the package version alone.
+const VERSION: &str = gslb::VERSION;
+
+/// `--version` with the build's details.
+const LONG_VERSION: &str = concat!(
+    env!("GSLB_VERSION"),
+    "\ncommit: ",
+    env!("GSLB_COMMIT"),
+    "\nprofile: ",
+    env!("GSLB_PROFILE"),
+    "\ntarget: ",
+    env!("GSLB_TARGET"),
+    "\nfeatures: ",
+    env!("GSLB_FEATURES")
+);
+
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -12,11 +29,9 @@ use cli::{Cli, Command, LogFormat};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     gslb::process::init_logging(cli.log_format == LogFormat::Json);
-    let command = cli.command.unwrap_or(Command::Serve {
-        config: "gslb.toml".into(),
-    });
-    match command {
-        Command::Check { config } => check(&config),
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Check => check(&config),
         Command::Explain {
             name,
             qtype,
@@ -34,7 +49,7 @@ fn main() -> ExitCode {
             },
             json,
         ),
-        Command::Serve { config } => match gslb::server::serve(&config) {
+        Command::Serve => match gslb::server::serve(&config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!("{e}");
@@ -93,5 +108,33 @@ fn explain(ask: gslb::explain::Ask, json: bool) -> ExitCode {
             eprintln!("gslb explain: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// The committed man page is the one the command line generates. To update it after
+    /// changing `cli.rs`: `GSLB_WRITE_MAN=1 cargo test --bin gslb man_page`.
+    #[test]
+    fn man_page_matches_the_command_line() {
+        let mut page = Vec::new();
+        // The package version only: the commit would change the page with every commit.
+        let cmd = super::cli::Cli::command()
+            .version(env!("CARGO_PKG_VERSION"))
+            .long_version(env!("CARGO_PKG_VERSION"));
+        clap_mangen::Man::new(cmd)
+            .render(&mut page)
+            .expect("render");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/gslb.1");
+        if std::env::var_os("GSLB_WRITE_MAN").is_some() {
+            std::fs::write(path, &page).expect("write docs/gslb.1");
+        }
+        let committed = std::fs::read(path).unwrap_or_default();
+        assert!(
+            committed == page,
+            "docs/gslb.1 differs from the command line: run GSLB_WRITE_MAN=1 cargo test --bin gslb man_page"
+        );
     }
 }

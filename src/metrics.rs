@@ -86,15 +86,15 @@ impl Tally {
 }
 
 /// Upper bounds (seconds) of the check latency histogram buckets.
-pub const LATENCY_BUCKETS: [f64; 11] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
 /// Latency and failures of one probe target, labelled by config (check name, probed address).
 #[derive(Debug, Default, Clone)]
 pub struct ProbeStats {
     /// Cumulative counts per bucket of LATENCY_BUCKETS (plus +Inf at the end).
-    pub buckets: [u64; 12],
+    pub buckets: [u64; LATENCY_BUCKETS.len() + 1],
     /// Sum of latencies.
     pub sum: f64,
     /// Probes.
@@ -168,6 +168,9 @@ pub struct Metrics {
     probes: Mutex<BTreeMap<String, BTreeMap<SocketAddr, ProbeStats>>>,
     /// Probes that could not run because of a local problem (`ProbeResult::is_local`).
     probe_errors_local: AtomicU64,
+    /// Health publications, and balanced names whose health rows they rewrote.
+    health_publications: AtomicU64,
+    health_names_updated: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -187,6 +190,8 @@ impl Default for Metrics {
             admin_closed: std::array::from_fn(|_| AtomicU64::new(0)),
             probes: Mutex::new(BTreeMap::new()),
             probe_errors_local: AtomicU64::new(0),
+            health_publications: AtomicU64::new(0),
+            health_names_updated: AtomicU64::new(0),
         }
     }
 }
@@ -280,6 +285,14 @@ impl Metrics {
         self.probe_errors_local.load(Ordering::Relaxed)
     }
 
+    /// Counts one health publication that rewrote the rows of `names` balanced names (every
+    /// name for a reload or a drain; those a target's change touched otherwise).
+    pub fn health_published(&self, names: usize) {
+        self.health_publications.fetch_add(1, Ordering::Relaxed);
+        self.health_names_updated
+            .fetch_add(names as u64, Ordering::Relaxed);
+    }
+
     /// A copy of the probe statistics.
     pub fn probe_stats(&self) -> BTreeMap<(String, SocketAddr), ProbeStats> {
         let Ok(m) = self.probes.lock() else {
@@ -336,6 +349,20 @@ impl Metrics {
                 self.admin_closed[why as usize].load(Ordering::Relaxed)
             );
         }
+        out.push_str("# HELP gslb_health_publications_total Health snapshots published (a probe result that changes nothing publishes none).\n");
+        out.push_str("# TYPE gslb_health_publications_total counter\n");
+        let _ = writeln!(
+            out,
+            "gslb_health_publications_total {}",
+            self.health_publications.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP gslb_health_names_updated_total Balanced names whose endpoint health a publication rewrote (all of them on a reload or a drain; those a changed target serves otherwise).\n");
+        out.push_str("# TYPE gslb_health_names_updated_total counter\n");
+        let _ = writeln!(
+            out,
+            "gslb_health_names_updated_total {}",
+            self.health_names_updated.load(Ordering::Relaxed)
+        );
     }
 }
 

@@ -1,5 +1,6 @@
 //! What concerns the operating-system process rather than DNS: the open-file limit, signals,
-//! handing freed memory back, and the log format.
+//! handing freed memory back, the log format, and the process's own resource figures
+//! (`Stats`, for the `process_*` metrics).
 //!
 //! Owns: those few system calls and the plain log-line format (house rule: `key=value` with
 //! plain values, quoted when they hold a space, a quote or `=`). Must not: know about zones,
@@ -199,5 +200,87 @@ mod tests {
         ] {
             assert_eq!(needs_quotes(v), quoted, "{v}");
         }
+    }
+}
+
+/// The process's resource figures, as Prometheus' `process_*` metrics report them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Stats {
+    /// User and system CPU time, seconds.
+    pub cpu_seconds: f64,
+    /// Resident memory, bytes.
+    pub resident_bytes: u64,
+    /// Open file descriptors.
+    pub open_fds: u64,
+    /// The soft limit of open file descriptors.
+    pub max_fds: u64,
+    /// When the process started, seconds since the Unix epoch.
+    pub start_time_seconds: f64,
+}
+
+/// Reads this process's figures from the kernel (getrusage, getrlimit, /proc). A figure that
+/// cannot be read is 0.
+pub fn stats() -> Stats {
+    // SAFETY: getrusage and getrlimit only write into the structs passed to them.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let cpu_seconds = if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        tv(usage.ru_utime) + tv(usage.ru_stime)
+    } else {
+        0.0
+    };
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    let max_fds = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur
+    } else {
+        0
+    };
+    // SAFETY: sysconf reads a constant of the system.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100);
+    let resident_bytes = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * page);
+    let open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
+    Stats {
+        cpu_seconds,
+        resident_bytes,
+        open_fds,
+        max_fds,
+        start_time_seconds: start_time(ticks).unwrap_or(0.0),
+    }
+}
+
+/// The process's start: boot time (`btime` in /proc/stat) plus its start in clock ticks after
+/// boot (field 22 of /proc/self/stat, counted after the command name, which may hold spaces).
+fn start_time(ticks: u64) -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // Fields after the name start at field 3 (state): field 22 is the 20th of them.
+    let started: u64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
+    let btime: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())?;
+    Some(btime as f64 + started as f64 / ticks.max(1) as f64)
+}
+
+#[cfg(test)]
+mod stats_tests {
+    #[test]
+    fn the_process_figures_are_plausible() {
+        let s = super::stats();
+        assert!(s.resident_bytes > 1024 * 1024, "{s:?}");
+        assert!(s.open_fds >= 3 && s.open_fds <= s.max_fds, "{s:?}");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!(
+            s.start_time_seconds > now - 3600.0 && s.start_time_seconds <= now + 1.0,
+            "{s:?}"
+        );
+        assert!(s.cpu_seconds >= 0.0);
     }
 }

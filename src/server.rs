@@ -243,6 +243,7 @@ pub enum ServeError {
 /// Runs the server of the configuration at `config` until SIGTERM or SIGINT, reloading on
 /// SIGHUP: what `gslb serve` does.
 pub fn serve(config: &Path) -> Result<(), ServeError> {
+    tracing::info!(version = %crate::VERSION, config = %config.display(), pid = std::process::id(), "starting");
     let served = match load::from_file(config) {
         Ok(s) => Arc::new(s),
         Err(errors) => {
@@ -282,7 +283,7 @@ pub fn serve(config: &Path) -> Result<(), ServeError> {
         let zones: Vec<String> = served
             .zones
             .iter()
-            .map(|z| format!("{} (serial {})", display(&z.origin), z.serial))
+            .map(|z| format!("{} (serial {})", display(z.origin()), z.zone.serial))
             .collect();
         tracing::info!(zones = %zones.join(", "), balanced = served.balances.len(), "serving");
         // The snapshot holds what is served from now on; kept here, the first zones would stay

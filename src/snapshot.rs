@@ -1,14 +1,16 @@
 //! The immutable state every query reads: what is served (config, zones, balanced names) and the
 //! health of every endpoint, swapped as a whole by their single writers.
 //!
-//! Owns: building `Served` from a config file (config + zones + balanced names, validated
-//! together) and writing a balanced answer from one snapshot. Must not: mutate anything a query
+//! Owns: the shapes of `Served`, `Health` (per-name rows in chunks shared between publications,
+//! so a publication copies only what changed) and `Snapshot`; `LastResults`, the latest probe
+//! result of each target, which the publisher writes on every probe and only the admin API
+//! reads. Must not: build them (`load`, the health publisher do), or mutate anything a query
 //! can see, except the rotation counters.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::config::Config;
@@ -16,6 +18,7 @@ use crate::config::secret::Secret;
 use crate::cookie::Secrets;
 use crate::zone::ZoneSet;
 
+use crate::plan::{Plan, TargetKey};
 use crate::policy::BalancedName;
 use crate::state::{EndpointHealth, EndpointState, ProbeResult};
 
@@ -49,15 +52,89 @@ pub struct StaleZone {
     pub file: PathBuf,
 }
 
-/// Health of every endpoint of every balanced name, as the tracker last published it.
+/// Balanced names per chunk of the health table: a publication copies only the chunks that hold
+/// a changed name, and the list of chunk pointers (one per `CHUNK` names).
+const CHUNK: usize = 256;
+
+/// The health of `CHUNK` consecutive balanced names, flat.
+#[derive(Debug, Clone)]
+struct Chunk {
+    /// Where each name's endpoints start in `cells`; one entry more than names.
+    starts: Box<[u32]>,
+    /// Per endpoint: what policies read.
+    cells: Box<[EndpointHealth]>,
+    /// Per endpoint: since when it has been in its state.
+    since: Box<[SystemTime]>,
+}
+
+impl Chunk {
+    fn range(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        let (a, b) = (*self.starts.get(i)?, *self.starts.get(i + 1)?);
+        Some(a as usize..b as usize)
+    }
+}
+
+/// The last probe result of every target, as the publisher saw it: written on every result
+/// (not only on changes, which are all a publication carries), read by the admin API. Never
+/// read by the answer path.
+#[derive(Debug, Default)]
+pub struct LastResults(Box<[Mutex<Option<LastResult>>]>);
+
+/// A probe result and when it came.
+pub type LastResult = (ProbeResult, SystemTime);
+
+impl LastResults {
+    /// Room for `targets` targets, none probed yet.
+    pub fn new(targets: usize) -> Self {
+        LastResults((0..targets).map(|_| Mutex::new(None)).collect())
+    }
+
+    /// Records target `t`'s latest result.
+    pub fn set(&self, t: usize, result: &ProbeResult, at: SystemTime) {
+        if let Some(slot) = self.0.get(t) {
+            *slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((result.clone(), at));
+        }
+    }
+
+    /// Target `t`'s latest result and when it came.
+    pub fn get(&self, t: usize) -> Option<LastResult> {
+        self.0
+            .get(t)?
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// One endpoint's new health, for `Health::updated`.
+#[derive(Debug, Clone, Copy)]
+pub struct Change {
+    /// The balanced name (index into `Served::balances`).
+    pub name: u32,
+    /// The endpoint (index into the name's endpoints).
+    pub endpoint: u32,
+    /// Its health from now on.
+    pub health: EndpointHealth,
+    /// Since when it has been in that state.
+    pub since: SystemTime,
+}
+
+/// Health of every endpoint of every balanced name, as the publisher last published it.
+///
+/// Stored in chunks of `CHUNK` names behind `Arc`s: a publication that changes a few endpoints
+/// (`updated`) copies the chunks that hold them and shares every other chunk with the previous
+/// publication, so its cost follows the change, not the configuration's size.
 #[derive(Debug, Clone, Default)]
 pub struct Health {
     /// Increases with every publication.
     pub generation: u64,
-    /// Per balanced name (same index as `Served::balances`), per endpoint: what policies read.
-    pub balances: Vec<Vec<EndpointHealth>>,
-    /// The same shape, with what people read: since when, the last check result.
-    pub status: Vec<Vec<EndpointStatus>>,
+    /// Which target each endpoint reads (shared until the next reload).
+    pub plan: Arc<Plan>,
+    /// Every target's last probe result (shared until the next reload).
+    pub last: Arc<LastResults>,
+    chunks: Vec<Arc<Chunk>>,
     /// Recent state changes, oldest first (bounded).
     pub transitions: Arc<Vec<Transition>>,
 }
@@ -79,53 +156,159 @@ pub struct EndpointStatus {
     pub last_at: Option<SystemTime>,
 }
 
-/// One change of an endpoint's state.
+/// One change of state: of a probed target (every endpoint reading it), or an operator's drain
+/// of an address or a data center.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     /// When.
     pub at: SystemTime,
-    /// Endpoint address.
-    pub endpoint: IpAddr,
-    /// Its data center.
-    pub datacenter: String,
+    /// The address: the target's probed address, or the drained endpoint address.
+    pub endpoint: Option<IpAddr>,
+    /// The data center: of the target's first endpoint, or the drained data center.
+    pub datacenter: Option<String>,
+    /// The check, for a target's change.
+    pub check: Option<String>,
     /// State before.
     pub from: EndpointState,
     /// State after.
     pub to: EndpointState,
     /// Why (the last check result, or "drained by operator").
     pub reason: String,
+    /// Endpoints whose state changed with it.
+    pub endpoints: usize,
+    /// Balanced names those endpoints belong to.
+    pub names: usize,
 }
 
 impl Health {
     /// Every endpoint of `served` up: the state of names whose endpoints have no check, and the
     /// starting point before any check has run.
     pub fn all_up(served: &Served) -> Health {
+        let plan = Arc::new(Plan::of(&served.config.checks, &served.balances));
+        let last = Arc::new(LastResults::new(plan.targets.len()));
         let now = SystemTime::now();
+        Health::build(plan, last, served, |_, _| (EndpointHealth::UP, now))
+    }
+
+    /// A table for `served`'s names with `cell(name, endpoint)` as each endpoint's health and
+    /// since when (generation 0, no transitions).
+    pub fn build(
+        plan: Arc<Plan>,
+        last: Arc<LastResults>,
+        served: &Served,
+        cell: impl FnMut(usize, usize) -> (EndpointHealth, SystemTime),
+    ) -> Health {
+        let sizes: Vec<usize> = served
+            .balances
+            .iter()
+            .map(|b| b.cfg.endpoints.len())
+            .collect();
+        Health::from_sizes(plan, last, &sizes, cell)
+    }
+
+    /// `build` for names with `sizes[i]` endpoints each.
+    fn from_sizes(
+        plan: Arc<Plan>,
+        last: Arc<LastResults>,
+        sizes: &[usize],
+        mut cell: impl FnMut(usize, usize) -> (EndpointHealth, SystemTime),
+    ) -> Health {
+        let chunks = sizes
+            .chunks(CHUNK)
+            .enumerate()
+            .map(|(ci, names)| {
+                let mut starts = Vec::with_capacity(names.len() + 1);
+                let mut cells = Vec::new();
+                let mut since = Vec::new();
+                starts.push(0u32);
+                for (i, &n) in names.iter().enumerate() {
+                    for ei in 0..n {
+                        let (h, t) = cell(ci * CHUNK + i, ei);
+                        cells.push(h);
+                        since.push(t);
+                    }
+                    starts.push(cells.len() as u32);
+                }
+                Arc::new(Chunk {
+                    starts: starts.into(),
+                    cells: cells.into(),
+                    since: since.into(),
+                })
+            })
+            .collect();
         Health {
             generation: 0,
-            balances: served
-                .balances
-                .iter()
-                .map(|b| vec![EndpointHealth::UP; b.cfg.endpoints.len()])
-                .collect(),
-            status: served
-                .balances
-                .iter()
-                .map(|b| {
-                    vec![
-                        EndpointStatus {
-                            state: EndpointState::Up,
-                            since: now,
-                            check: None,
-                            probe: None,
-                            last: None,
-                            last_at: None,
-                        };
-                        b.cfg.endpoints.len()
-                    ]
-                })
-                .collect(),
+            plan,
+            last,
+            chunks,
             transitions: Arc::default(),
+        }
+    }
+
+    /// What policies read of balanced name `bi`: one entry per endpoint (empty if unknown).
+    #[inline]
+    pub fn row(&self, bi: usize) -> &[EndpointHealth] {
+        self.chunks
+            .get(bi / CHUNK)
+            .and_then(|c| Some(&c.cells[c.range(bi % CHUNK)?]))
+            .unwrap_or(&[])
+    }
+
+    /// Endpoint `ei` of name `bi`: its health and since when.
+    pub fn cell(&self, bi: usize, ei: usize) -> Option<(EndpointHealth, SystemTime)> {
+        let c = self.chunks.get(bi / CHUNK)?;
+        let r = c.range(bi % CHUNK)?;
+        let at = r.start + ei;
+        (at < r.end).then(|| (c.cells[at], c.since[at]))
+    }
+
+    /// What people read of endpoint `ei` of name `bi`: state, since, check, last result.
+    pub fn status(&self, bi: usize, ei: usize) -> Option<EndpointStatus> {
+        let (h, since) = self.cell(bi, ei)?;
+        let target = self.plan.target_of(bi, ei);
+        let key = target.and_then(|t| self.plan.targets.get(t));
+        let last = target.and_then(|t| self.last.get(t));
+        Some(EndpointStatus {
+            state: h.state,
+            since,
+            check: key.map(|k| k.check.name.clone()),
+            probe: key.map(TargetKey::socket),
+            last_at: last.as_ref().map(|l| l.1),
+            last: last.map(|l| l.0),
+        })
+    }
+
+    /// This table with `changes` applied (sorted here), as publication `generation`: the chunks
+    /// they touch are copied, every other chunk is shared.
+    pub fn updated(
+        &self,
+        generation: u64,
+        changes: &mut [Change],
+        transitions: Arc<Vec<Transition>>,
+    ) -> Health {
+        changes.sort_unstable_by_key(|c| (c.name, c.endpoint));
+        let mut chunks = self.chunks.clone();
+        for c in changes.iter() {
+            let name = c.name as usize;
+            let Some(chunk) = chunks.get_mut(name / CHUNK) else {
+                continue;
+            };
+            let chunk = Arc::make_mut(chunk);
+            let Some(r) = chunk.range(name % CHUNK) else {
+                continue;
+            };
+            let at = r.start + c.endpoint as usize;
+            if at < r.end {
+                chunk.cells[at] = c.health;
+                chunk.since[at] = c.since;
+            }
+        }
+        Health {
+            generation,
+            plan: self.plan.clone(),
+            last: self.last.clone(),
+            chunks,
+            transitions,
         }
     }
 }
@@ -156,5 +339,47 @@ impl Snapshot {
     /// Largest UDP response.
     pub fn udp_payload_max(&self) -> u16 {
         self.served.config.server.udp_payload_max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_copies_only_the_chunks_it_touches() {
+        let t0 = SystemTime::UNIX_EPOCH;
+        // 600 names of 3 endpoints: three chunks (256, 256, 88 names).
+        let sizes = vec![3; 600];
+        let h = Health::from_sizes(Arc::default(), Arc::default(), &sizes, |_, _| {
+            (EndpointHealth::UP, t0)
+        });
+        let down = EndpointHealth {
+            state: EndpointState::Down,
+            load: None,
+        };
+        let t1 = t0 + std::time::Duration::from_secs(5);
+        let mut changes = [Change {
+            name: 300,
+            endpoint: 2,
+            health: down,
+            since: t1,
+        }];
+        let u = h.updated(1, &mut changes, Arc::default());
+        assert_eq!(u.generation, 1);
+        assert_eq!(u.row(300)[2], down);
+        assert_eq!(u.cell(300, 2), Some((down, t1)));
+        assert_eq!(u.row(300)[..2], [EndpointHealth::UP; 2]);
+        assert_eq!(
+            h.row(300)[2],
+            EndpointHealth::UP,
+            "the old table is untouched"
+        );
+        assert!(Arc::ptr_eq(&h.chunks[0], &u.chunks[0]));
+        assert!(!Arc::ptr_eq(&h.chunks[1], &u.chunks[1]));
+        assert!(Arc::ptr_eq(&h.chunks[2], &u.chunks[2]));
+        assert_eq!(u.row(599).len(), 3);
+        assert!(u.row(600).is_empty(), "past the last name");
+        assert_eq!(u.cell(5, 3), None, "past a name's endpoints");
     }
 }

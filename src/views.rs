@@ -115,21 +115,28 @@ pub struct ZoneStatus {
     pub file: String,
 }
 
-/// One change of an endpoint's state.
+/// One change of state: a probed target's (with every endpoint reading it), or an operator's
+/// drain or undrain of an address or a data center.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransitionView {
     /// When, RFC 3339 UTC.
     pub at: String,
-    /// The endpoint's address.
-    pub endpoint: IpAddr,
-    /// Its data center.
-    pub datacenter: String,
+    /// The address: probed, or drained (null for a data center's drain).
+    pub endpoint: Option<IpAddr>,
+    /// The data center: of the target's first endpoint, or the one drained.
+    pub datacenter: Option<String>,
+    /// The check, for a probed target's change (null for a drain).
+    pub check: Option<String>,
     /// State before.
     pub from: EndpointState,
     /// State after.
     pub to: EndpointState,
     /// Why.
     pub reason: String,
+    /// Endpoints whose state changed with it (one address can serve many names).
+    pub endpoints: usize,
+    /// Balanced names those endpoints belong to.
+    pub names: usize,
 }
 
 /// `/v1/status`.

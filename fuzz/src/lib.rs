@@ -214,10 +214,13 @@ impl AnswerFixture {
             Err(e) => panic!("fuzz fixture rejected: {}", gslb::diag::Diagnostics(e)),
         };
         let up = Snapshot::new(served.clone());
-        let mut mixed = Health::all_up(&served);
-        for (b, endpoints) in mixed.balances.iter_mut().enumerate() {
-            for (i, e) in endpoints.iter_mut().enumerate() {
-                *e = EndpointHealth {
+        let up_health = Health::all_up(&served);
+        let mixed = Health::build(
+            up_health.plan.clone(),
+            up_health.last.clone(),
+            &served,
+            |b, i| {
+                let h = EndpointHealth {
                     state: match (b + i) % 3 {
                         0 => EndpointState::Up,
                         1 => EndpointState::Down,
@@ -225,8 +228,9 @@ impl AnswerFixture {
                     },
                     load: Some(i as f64 * 10.0),
                 };
-            }
-        }
+                (h, std::time::SystemTime::now())
+            },
+        );
         let mixed = Snapshot {
             served,
             health: Arc::new(mixed),
@@ -406,7 +410,7 @@ pub fn check_zonefile(fx: &ZoneFixture, data: &[u8]) {
     let origin = zone.origin.to_vec();
     let served = Served {
         config: fx.config.clone(),
-        zones: ZoneSet::new(vec![zone]),
+        zones: ZoneSet::new(vec![gslb::zone::ServedZone::new(Arc::new(zone))]),
         balances: Vec::new(),
         answered: Vec::new(),
         admin_token: None,

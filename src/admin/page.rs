@@ -84,7 +84,7 @@ function draw(st) {
     bal.appendChild(t);
   }
   const tr = document.querySelector("#transitions tbody");
-  tr.replaceChildren(...st.transitions.slice(0, 50).map(t => row([t.at, el("code", t.endpoint), t.datacenter, t.from + " → " + t.to, t.reason])));
+  tr.replaceChildren(...st.transitions.slice(0, 50).map(t => row([t.at, el("code", t.endpoint ?? ""), t.datacenter ?? "", t.from + " → " + t.to, t.reason + (t.endpoints === 1 ? "" : " (" + t.endpoints + " endpoints in " + t.names + " names)")])));
 }
 async function refresh() {
   try {

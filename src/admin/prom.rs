@@ -86,9 +86,8 @@ pub(crate) fn render(control: &Control) -> String {
         for (ei, e) in b.cfg.endpoints.iter().enumerate() {
             let cur = snap
                 .health
-                .balances
-                .get(bi)
-                .and_then(|r| r.get(ei))
+                .row(bi)
+                .get(ei)
                 .map_or(EndpointState::Up, |h| h.state);
             for s in [
                 EndpointState::Up,
@@ -114,7 +113,7 @@ pub(crate) fn render(control: &Control) -> String {
         "1 while every endpoint of an address family of a balanced name is down (none up, not all drained) and, with when_all_down = \"all\", it answers them as if they were up.",
     );
     for (bi, b) in served.balances.iter().enumerate() {
-        let rows = snap.health.balances.get(bi).map_or(&[][..], Vec::as_slice);
+        let rows = snap.health.row(bi);
         let open = crate::policy::failing_open(b, rows);
         let _ = writeln!(
             out,
@@ -207,6 +206,20 @@ pub(crate) fn render(control: &Control) -> String {
     );
     single(
         &mut out,
+        "gslb_zones_reused_total",
+        "counter",
+        "Zones reloads served on without reading them again, their files unchanged.",
+        control.reloads.zones_reused.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "gslb_zones_loaded_total",
+        "counter",
+        "Zones reloads read from their files because they were new or changed.",
+        control.reloads.zones_loaded.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
         "gslb_zones_stale",
         "gauge",
         "Zones served from the running copy because their file vanished before the last reload.",
@@ -229,9 +242,57 @@ pub(crate) fn render(control: &Control) -> String {
         let _ = writeln!(
             out,
             "gslb_zone_serial{{zone=\"{}\"}} {}",
-            esc(&crate::wire::name::display(&z.origin)),
-            z.serial
+            esc(&crate::wire::name::display(z.origin())),
+            z.zone.serial
         );
     }
+    head(
+        &mut out,
+        "gslb_build_info",
+        "gauge",
+        "Always 1; the labels say which build runs.",
+    );
+    let _ = writeln!(
+        out,
+        "gslb_build_info{{version=\"{}\",commit=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION"),
+        esc(crate::COMMIT)
+    );
+    let p = crate::process::stats();
+    single(
+        &mut out,
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds.",
+        p.cpu_seconds,
+    );
+    single(
+        &mut out,
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+        p.resident_bytes,
+    );
+    single(
+        &mut out,
+        "process_open_fds",
+        "gauge",
+        "Number of open file descriptors.",
+        p.open_fds,
+    );
+    single(
+        &mut out,
+        "process_max_fds",
+        "gauge",
+        "Maximum number of open file descriptors.",
+        p.max_fds,
+    );
+    single(
+        &mut out,
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+        p.start_time_seconds,
+    );
     out
 }

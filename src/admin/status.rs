@@ -71,7 +71,7 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
         .iter()
         .enumerate()
         .map(|(bi, b)| {
-            let rows = h.balances.get(bi).map_or(&[][..], Vec::as_slice);
+            let rows = h.row(bi);
             let health_of = |ei: usize| rows.get(ei).copied().unwrap_or(EndpointHealth::UP);
             let endpoints = b
                 .cfg
@@ -85,7 +85,7 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
                     weight: e.weight,
                     state: health_of(ei).state,
                     load: health_of(ei).load,
-                    health: health_detail(h.status.get(bi).and_then(|r| r.get(ei))),
+                    health: health_detail(h.status(bi, ei).as_ref()),
                 })
                 .collect();
             BalancedStatus {
@@ -102,24 +102,27 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
             }
         })
         .collect();
+    // One pass over every endpoint: (endpoints, up, drained) per data center.
+    let mut counts: std::collections::HashMap<&str, (usize, usize, usize)> =
+        std::collections::HashMap::new();
+    for (bi, b) in served.balances.iter().enumerate() {
+        let rows = h.row(bi);
+        for (ei, name) in b.dc_names.iter().enumerate() {
+            let c = counts.entry(name.as_str()).or_default();
+            c.0 += 1;
+            match rows.get(ei).map(|e| e.state) {
+                Some(EndpointState::Down) => {}
+                Some(EndpointState::Drained) => c.2 += 1,
+                _ => c.1 += 1,
+            }
+        }
+    }
     let datacenters = served
         .config
         .datacenters
         .iter()
         .map(|d| {
-            let (mut total, mut up, mut drained) = (0, 0, 0);
-            for (bi, b) in served.balances.iter().enumerate() {
-                for (ei, name) in b.dc_names.iter().enumerate() {
-                    if *name == d.name {
-                        total += 1;
-                        match h.balances.get(bi).and_then(|r| r.get(ei)).map(|e| e.state) {
-                            Some(EndpointState::Down) => {}
-                            Some(EndpointState::Drained) => drained += 1,
-                            _ => up += 1,
-                        }
-                    }
-                }
-            }
+            let (total, up, drained) = counts.get(d.name.as_str()).copied().unwrap_or_default();
             DatacenterStatus {
                 name: d.name.clone(),
                 endpoints: total,
@@ -137,9 +140,12 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
             at: rfc3339(t.at),
             endpoint: t.endpoint,
             datacenter: t.datacenter.clone(),
+            check: t.check.clone(),
             from: t.from,
             to: t.to,
             reason: t.reason.clone(),
+            endpoints: t.endpoints,
+            names: t.names,
         })
         .collect();
     Status {
@@ -150,10 +156,10 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
             .zones
             .iter()
             .map(|z| ZoneStatus {
-                origin: display(&z.origin),
-                serial: z.serial,
+                origin: display(z.origin()),
+                serial: z.zone.serial,
                 names: z.len(),
-                file: z.file.display().to_string(),
+                file: z.zone.file.display().to_string(),
             })
             .collect(),
         datacenters,
@@ -214,12 +220,8 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode
     };
     let client = parse_client(q.client.as_deref().unwrap_or("127.0.0.1"))
         .map_err(|e| (StatusCode::BAD_REQUEST, e))?;
-    let mut health: Vec<EndpointHealth> = snap
-        .health
-        .balances
-        .get(bi)
-        .cloned()
-        .unwrap_or_else(|| vec![EndpointHealth::UP; b.cfg.endpoints.len()]);
+    let mut health: Vec<EndpointHealth> = snap.health.row(bi).to_vec();
+    health.resize(b.cfg.endpoints.len(), EndpointHealth::UP);
     let mut assumed = Vec::new();
     for what in q
         .assume_down
@@ -254,7 +256,7 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode
     }
     let mut t = trace(b, v4, &client, &health);
     for (i, e) in t.endpoints.iter_mut().enumerate() {
-        e.endpoint.health = health_detail(snap.health.status.get(bi).and_then(|r| r.get(i)));
+        e.endpoint.health = health_detail(snap.health.status(bi, i).as_ref());
     }
     t.assumed_down = assumed;
     t.health_generation = snap.health.generation;

@@ -5,6 +5,7 @@
 //! Must not: read zone files or touch the network.
 
 pub mod defaults;
+mod keys;
 mod raw;
 pub mod secret;
 mod validate;
@@ -17,7 +18,9 @@ use ipnet::IpNet;
 
 pub use raw::{Location, PolicyKind, WhenAllDown};
 
-use crate::diag::Diagnostic;
+use serde::Deserialize;
+
+use crate::diag::{Diagnostic, LineIndex};
 
 /// A position in the configuration file, for errors found after parsing (e.g. against zones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -279,9 +282,13 @@ impl Config {
         Self::from_str(path, &text)
     }
 
-    /// Validates configuration text that came from `path`.
+    /// Validates configuration text that came from `path`: every unknown key, then the first
+    /// value of a wrong type or, when there is none, every rule `validate` checks.
     pub fn from_str(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
-        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
+        // One index of line starts for every position reported: the scan from the start of
+        // the file per position this replaces made a large file's check quadratic.
+        let index = LineIndex::new(text);
+        let doc = toml_edit::ImDocument::parse(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
             let mut message = e.message().trim().to_string();
             if message.is_empty() {
@@ -292,9 +299,30 @@ impl Config {
                     None => "invalid TOML: unexpected end of file".to_string(),
                 };
             }
-            vec![Diagnostic::at_offset(path, text, offset, message)]
+            vec![index.diagnostic(path, offset, message)]
         })?;
-        validate::validate(path, text, raw)
+        let mut errors: Vec<Diagnostic> = keys::unknown(doc.as_table())
+            .into_iter()
+            .map(|u| index.diagnostic(path, u.offset, u.message))
+            .collect();
+        let raw = match raw::RawConfig::deserialize(toml_edit::de::Deserializer::from(doc)) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let offset = e.span().map_or(0, |s| s.start);
+                let mut message = e.message().trim().to_string();
+                // serde's message names the value, not its key: the key comes from the
+                // document, parsed again on this path only (the first was consumed above).
+                if let Some(key) = toml_edit::ImDocument::parse(text)
+                    .ok()
+                    .and_then(|d| keys::key_of_value(d.as_table(), offset))
+                {
+                    message = format!("{key}: {message}");
+                }
+                errors.push(index.diagnostic(path, offset, message));
+                return Err(errors);
+            }
+        };
+        validate::validate(path, &index, raw, errors)
     }
 
     /// The data center an endpoint belongs to.

@@ -1,7 +1,9 @@
-//! `gslb.toml` exactly as written: serde structures with unknown keys rejected and positions kept.
+//! `gslb.toml` exactly as written: serde structures with positions kept.
 //!
-//! Owns: the file's syntax and types (addresses, networks, durations with units, enums).
-//! Must not: apply cross-field rules or defaults that depend on other fields (see `validate`).
+//! Owns: the file's syntax and types (addresses, networks, durations with units, enums), and
+//! the keys of each table (their fields, which `keys` reads to reject unknown keys, all of them
+//! in one run, before these are deserialised). Must not: apply cross-field rules or defaults
+//! that depend on other fields (see `validate`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +18,6 @@ use toml::Spanned;
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawConfig {
     /// DNS listeners and limits.
     #[serde(default)]
@@ -47,7 +48,6 @@ pub(crate) struct RawConfig {
 
 /// `[rrl]`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawRrl {
     /// On or off.
     pub enabled: Option<bool>,
@@ -77,7 +77,6 @@ pub(crate) struct RawRrl {
 
 /// `[cookies]`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawCookies {
     /// On or off.
     pub enabled: Option<bool>,
@@ -89,7 +88,6 @@ pub(crate) struct RawCookies {
 
 /// `[server]`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
     /// Addresses to serve UDP and TCP on.
     pub listen: Option<Spanned<Vec<SocketAddr>>>,
@@ -115,7 +113,6 @@ pub(crate) struct RawServer {
 
 /// `[admin]`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawAdmin {
     /// HTTP listen address.
     pub listen: Option<Spanned<SocketAddr>>,
@@ -129,7 +126,6 @@ pub(crate) struct RawAdmin {
 
 /// `[zones]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawZones {
     /// Directory of zone files.
     pub directory: PathBuf,
@@ -137,7 +133,6 @@ pub(crate) struct RawZones {
 
 /// `[geoip]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawGeoip {
     /// A MaxMind City (or compatible) database.
     pub database: PathBuf,
@@ -157,7 +152,6 @@ pub(super) enum Protocol {
 
 /// `[checks.NAME]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawCheck {
     /// http, https or tcp.
     pub protocol: Protocol,
@@ -191,7 +185,6 @@ pub(crate) struct RawCheck {
 
 /// A point on Earth.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Location {
     /// Latitude in degrees.
     pub lat: f64,
@@ -201,7 +194,6 @@ pub struct Location {
 
 /// `[datacenters.NAME]`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawDatacenter {
     /// Client networks this data center serves.
     #[serde(default)]
@@ -272,7 +264,6 @@ impl fmt::Display for WhenAllDown {
 
 /// `[[balance]]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawBalance {
     /// The balanced name.
     pub name: Spanned<String>,
@@ -295,7 +286,6 @@ pub(crate) struct RawBalance {
 
 /// One endpoint of a balanced name.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawEndpoint {
     /// Address answered.
     pub address: IpAddr,
@@ -315,13 +305,18 @@ pub(crate) struct RawEndpoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HumanDuration(pub Duration);
 
+/// What a duration without a unit is told.
+fn no_unit(written: impl fmt::Display, number: impl fmt::Display) -> String {
+    format!("duration {written} has no unit: use a unit, e.g. \"{number}s\" (ms, s, m or h)")
+}
+
 impl HumanDuration {
     /// Parses `<number><unit>`; units ms, s, m, h.
     pub(crate) fn parse(s: &str) -> Result<HumanDuration, String> {
         let s = s.trim();
         let split = s
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("duration {s:?} has no unit (use ms, s, m or h)"))?;
+            .ok_or_else(|| no_unit(format_args!("{s:?}"), if s.is_empty() { "1" } else { s }))?;
         let (num, unit) = s.split_at(split);
         let n: f64 = num
             .parse()
@@ -346,8 +341,27 @@ impl HumanDuration {
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        HumanDuration::parse(&s).map_err(de::Error::custom)
+        /// A string with a unit; a bare number is told to add one.
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration with a unit, e.g. \"1s\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<HumanDuration, E> {
+                HumanDuration::parse(s).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<HumanDuration, E> {
+                Err(E::custom(no_unit(n, n)))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<HumanDuration, E> {
+                Err(E::custom(no_unit(n, n)))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<HumanDuration, E> {
+                Err(E::custom(no_unit(n, n)))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -369,7 +383,10 @@ mod tests {
             HumanDuration::parse("2m").unwrap().0,
             Duration::from_secs(120)
         );
-        assert!(HumanDuration::parse("10").is_err());
+        assert_eq!(
+            HumanDuration::parse("10").unwrap_err(),
+            "duration \"10\" has no unit: use a unit, e.g. \"10s\" (ms, s, m or h)"
+        );
         assert!(HumanDuration::parse("10 parsecs").is_err());
         assert!(HumanDuration::parse("s").is_err());
     }

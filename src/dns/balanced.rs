@@ -25,11 +25,7 @@ pub fn write(
     let Some(b) = snap.served.balances.get(id as usize) else {
         return (0, 0);
     };
-    let health = snap
-        .health
-        .balances
-        .get(id as usize)
-        .map_or(&[][..], Vec::as_slice);
+    let health = snap.health.row(id as usize);
     let v4 = qtype == rtype::A;
     let d = decide(b, v4, client, health, b.tick(), random());
     let mut n = 0;

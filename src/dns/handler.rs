@@ -317,7 +317,7 @@ pub fn handle(
     }
     let name: &[u8] = match resolved {
         Resolved::Answer | Resolved::NoData => q.qname.as_bytes(),
-        Resolved::NxDomain => &zone.origin,
+        Resolved::NxDomain => zone.origin(),
         Resolved::Referral(cut) => cut,
     };
     let subject = rrl_subject(

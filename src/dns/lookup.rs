@@ -9,7 +9,7 @@ use super::rrl::ResponseClass;
 use crate::wire::name::{NameBuf, is_at_or_below};
 use crate::wire::{ResponseWriter, Section, rcode, rtype};
 use crate::zone::find::{Found, find};
-use crate::zone::{RRset, Zone};
+use crate::zone::{RRset, ServedZone};
 
 /// Longest CNAME chain followed inside a zone.
 const MAX_CHAIN: usize = 8;
@@ -34,16 +34,23 @@ fn write_set_ttl(
         .all(|r| w.record(section, owner, set.rtype, ttl, r, required))
 }
 
-fn negative(zone: &Zone, w: &mut ResponseWriter<'_>, rc: u16) {
+fn negative(zone: &ServedZone, w: &mut ResponseWriter<'_>, rc: u16) {
     w.set_rcode(rc);
-    if let Some(soa) = zone.soa() {
-        write_set_ttl(w, Section::Authority, &zone.origin, soa, zone.neg_ttl, true);
+    if let Some(soa) = zone.zone.soa() {
+        write_set_ttl(
+            w,
+            Section::Authority,
+            zone.origin(),
+            soa,
+            zone.zone.neg_ttl,
+            true,
+        );
     }
 }
 
 /// Address records of `target` for the additional section, when the zone holds them outside
 /// any delegation (or as glue below `cut`, when given).
-fn additional(zone: &Zone, w: &mut ResponseWriter<'_>, target: &[u8], cut: Option<&[u8]>) {
+fn additional(zone: &ServedZone, w: &mut ResponseWriter<'_>, target: &[u8], cut: Option<&[u8]>) {
     let required = cut.is_some_and(|c| is_at_or_below(target, c));
     let node = if cut.is_some() {
         zone.node(target)
@@ -90,7 +97,7 @@ impl Resolved<'_> {
 
 /// Answers `qname`/`qtype` from `zone` into `w`, setting AA and RCODE; says what it found.
 pub fn resolve<'a>(
-    zone: &'a Zone,
+    zone: &'a ServedZone,
     qname: &'a [u8],
     qtype: u16,
     w: &mut ResponseWriter<'_>,
@@ -119,7 +126,7 @@ pub fn resolve<'a>(
                     w.set_aa(false);
                     &qname[qname.len() - cut.len()..]
                 } else {
-                    &zone.origin[..]
+                    zone.origin()
                 };
                 if let Some(ns) = node.get(rtype::NS) {
                     write_set(w, Section::Authority, cut, ns);
@@ -153,7 +160,7 @@ pub fn resolve<'a>(
             let repeats = chain[..=hop]
                 .iter()
                 .any(|seen| seen.eq_ignore_ascii_case(target_wire));
-            if !is_at_or_below(target.as_bytes(), &zone.origin) || repeats {
+            if !is_at_or_below(target.as_bytes(), zone.origin()) || repeats {
                 return Resolved::Answer;
             }
             if let Some(slot) = chain.get_mut(hop + 1) {
@@ -216,7 +223,7 @@ mod tests {
 
     /// A zone `example.` with its SOA and NS plus `records` as `(owner, CNAME target)`, and an
     /// A record at `www.example.`.
-    fn zone(cnames: &[(&str, &str)]) -> Zone {
+    fn zone(cnames: &[(&str, &str)]) -> ServedZone {
         let mut text = String::from(
             "$TTL 300\nexample. SOA ns.example. h.example. 1 2 3 4 60\n\
              example. NS ns.example.\nwww.example. A 192.0.2.1\n",
@@ -228,11 +235,13 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("example.zone");
         std::fs::write(&p, text).unwrap();
-        crate::zone::file::load_file(&p).unwrap()
+        ServedZone::new(std::sync::Arc::new(
+            crate::zone::file::load_file(&p).unwrap(),
+        ))
     }
 
     /// Resolves an A query for `qname`; returns ANCOUNT and the RCODE.
-    fn answer(zone: &Zone, qname: &str) -> (u16, u16) {
+    fn answer(zone: &ServedZone, qname: &str) -> (u16, u16) {
         let key = key_of(&name(qname));
         let mut packet = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         packet.extend_from_slice(&key);

@@ -18,7 +18,7 @@ mod publisher;
 pub mod tracker;
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -26,8 +26,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Check;
 use crate::metrics::Metrics;
+pub use crate::plan::{Plan, TargetKey};
 use crate::snapshot::{Served, Snapshot};
 use drain::Drains;
 pub use prober::Source;
@@ -44,58 +44,6 @@ pub enum StartError {
 
 /// Most probes in flight at once, over all targets.
 pub const MAX_IN_FLIGHT: usize = 1024;
-
-/// One thing probed: a check against an address. Balanced names that share it share its probes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TargetKey {
-    /// The check, by value: a changed check is a new target.
-    pub check: Arc<Check>,
-    /// The address probed.
-    pub addr: IpAddr,
-}
-
-impl TargetKey {
-    /// Address and port probed.
-    pub fn socket(&self) -> SocketAddr {
-        SocketAddr::new(self.addr, self.check.port)
-    }
-}
-
-/// Every target of a configuration, and which target each endpoint reads.
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    /// Distinct targets.
-    pub targets: Vec<TargetKey>,
-    /// Per balanced name, per endpoint: its target (None = no check, always up).
-    pub map: Vec<Vec<Option<usize>>>,
-}
-
-impl Plan {
-    /// The targets of `served`. The probed address is, in order of precedence: the endpoint's
-    /// `check_address`, the check's `address`, the endpoint's `address`.
-    pub fn of(served: &Served) -> Plan {
-        let cfg = &served.config;
-        let checks: Vec<Arc<Check>> = cfg.checks.iter().cloned().map(Arc::new).collect();
-        let mut index: HashMap<TargetKey, usize> = HashMap::new();
-        let mut plan = Plan::default();
-        for b in &served.balances {
-            let mut row = Vec::with_capacity(b.cfg.endpoints.len());
-            for e in &b.cfg.endpoints {
-                row.push(e.check.map(|ci| {
-                    let check = checks[ci].clone();
-                    let addr = e.check_address.or(check.address).unwrap_or(e.address);
-                    let key = TargetKey { check, addr };
-                    *index.entry(key.clone()).or_insert_with(|| {
-                        plan.targets.push(key);
-                        plan.targets.len() - 1
-                    })
-                }));
-            }
-            plan.map.push(row);
-        }
-        plan
-    }
-}
 
 /// Messages to the publisher.
 enum Msg {
@@ -200,7 +148,22 @@ pub async fn start_with(
         Some(d) => Drains::load(d)?,
         None => Drains::default(),
     };
-    let plan = Plan::of(&served);
+    if !drains.endpoints.is_empty() || !drains.datacenters.is_empty() {
+        let list = |v: Vec<String>| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        tracing::info!(
+            endpoints = %list(drains.endpoints.iter().map(ToString::to_string).collect()),
+            datacenters = %list(drains.datacenters.iter().cloned().collect()),
+            file = %served.config.server.state_directory.as_deref().map(|d| d.join(drain::FILE).display().to_string()).unwrap_or_default(),
+            "drains restored from the state directory"
+        );
+    }
+    let plan = Plan::of(&served.config.checks, &served.balances);
     let trackers = first_round(&plan.targets, &metrics, &source).await;
     let state = Arc::new(ArcSwap::from_pointee(Snapshot::new(served.clone())));
     let (tx, rx) = mpsc::channel(4096);
@@ -230,12 +193,12 @@ impl HealthHandle {
     /// Swaps in a new configuration: targets that still exist keep their state; new ones are
     /// probed once first; removed ones stop being probed at once.
     pub async fn reload(&self, served: Arc<Served>, current: &Snapshot) {
-        let plan = Plan::of(&served);
-        let known: HashSet<TargetKey> = Plan::of(&current.served).targets.into_iter().collect();
+        let plan = Plan::of(&served.config.checks, &served.balances);
+        let known: HashSet<&TargetKey> = current.health.plan.targets.iter().collect();
         let new: Vec<TargetKey> = plan
             .targets
             .iter()
-            .filter(|k| !known.contains(*k))
+            .filter(|k| !known.contains(k))
             .cloned()
             .collect();
         let fresh: HashMap<TargetKey, Tracker> = new

@@ -2,10 +2,13 @@
 //!
 //! Owns: the trackers of every target, the drained set and its file, the log of transitions, and
 //! building the `Health` every query reads. It takes probe results, drains and reloads from one
-//! channel, applies a batch, and publishes once if anything changed.
+//! channel, applies a batch, and publishes once if anything changed. A publication costs what
+//! changed: a probe result that moves nothing publishes nothing; a target's change rewrites the
+//! endpoints that read it (`Plan::users`) in a copy of the chunks holding them, and is logged
+//! once, with how many endpoints and names it moved. Drains and reloads rebuild the table.
 //! Must not: probe, or be written to by anyone else.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -18,9 +21,10 @@ use tokio_util::task::TaskTracker;
 use super::drain::{DrainStoreError, Drains};
 use super::local::LocalLog;
 use super::tracker::{Tracker, Verdict};
-use super::{DrainTarget, MAX_IN_FLIGHT, Msg, Plan, TargetKey, prober};
+use super::{DrainTarget, MAX_IN_FLIGHT, Msg, TargetKey, prober};
 use crate::metrics::Metrics;
-use crate::snapshot::{EndpointStatus, Health, Served, Snapshot, Transition};
+use crate::plan::Plan;
+use crate::snapshot::{Change, Health, LastResults, Served, Snapshot, Transition};
 use crate::state::{EndpointHealth, EndpointState};
 
 /// Transitions kept for the status page.
@@ -59,18 +63,55 @@ pub(super) struct Wiring {
     pub source: prober::Source,
 }
 
+/// How far a reported load must move from the value last published before least-loaded answers
+/// see it: 5 % of that value (at least 0.01), so a load drifting in small steps is republished
+/// once the steps add up, and a load that jitters is not republished on every probe.
+pub(super) const LOAD_CHANGE: f64 = 0.05;
+
+/// Whether a load moved enough from `shown` to be republished.
+fn material(shown: Option<f64>, now: Option<f64>) -> bool {
+    match (shown, now) {
+        (Some(a), Some(b)) => {
+            (a - b).abs() > (a.abs() * LOAD_CHANGE).max(0.01) || a.is_nan() != b.is_nan()
+        }
+        (None, None) => false,
+        _ => true,
+    }
+}
+
+/// What a target was last published as.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Shown {
+    /// Up (or not yet known, read as up) or down.
+    state: EndpointState,
+    /// The load its endpoints carry.
+    load: Option<f64>,
+}
+
 /// The single writer of health: trackers, drains, transitions, and the snapshot they make.
 pub(super) struct Publisher {
     wiring: Wiring,
     served: Arc<Served>,
-    plan: Plan,
+    plan: Arc<Plan>,
     trackers: Vec<Tracker>,
     drains: Drains,
     epoch: u64,
     generation: u64,
     transitions: VecDeque<Transition>,
-    /// What each endpoint was last published as, to log changes once.
-    published: Vec<Vec<EndpointState>>,
+    /// Per target: what was last published of it.
+    shown: Vec<Shown>,
+    /// Targets whose verdict or load changed since the last publication (each once).
+    dirty: Vec<u32>,
+    /// `dirty` as flags, per target.
+    is_dirty: Vec<bool>,
+    /// The whole table must be rebuilt (a reload, a drain).
+    rebuild: bool,
+    /// Balanced names failing open as last published (normally none), to log each change once.
+    failing: HashSet<String>,
+    /// The drain the next rebuild applies, logged with what it moved.
+    pending_drain: Option<(DrainTarget, bool)>,
+    /// Every target's last result, shared with the snapshots of this plan.
+    last: Arc<LastResults>,
     probers: CancellationToken,
     slots: Arc<Semaphore>,
     /// The rate-limited warnings of probes that could not run.
@@ -88,19 +129,60 @@ impl Publisher {
         drains: Drains,
     ) -> Self {
         let probers = wiring.cancel.child_token();
-        Publisher {
+        let mut p = Publisher {
             wiring,
             served,
-            plan,
+            plan: Arc::default(),
             trackers,
             drains,
             epoch: 0,
             generation: 0,
             transitions: VecDeque::new(),
-            published: Vec::new(),
+            shown: Vec::new(),
+            dirty: Vec::new(),
+            is_dirty: Vec::new(),
+            rebuild: true,
+            pending_drain: None,
+            failing: HashSet::new(),
+            last: Arc::default(),
             probers,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             local: LocalLog::default(),
+        };
+        p.set_plan(plan);
+        p
+    }
+
+    /// Takes `plan` (with `self.trackers` already in its order): fresh per-target bookkeeping,
+    /// and a rebuild at the next publication.
+    fn set_plan(&mut self, plan: Plan) {
+        let n = plan.targets.len();
+        self.last = Arc::new(LastResults::new(n));
+        for (t, tracker) in self.trackers.iter().enumerate() {
+            if let (Some(r), Some(at)) = (&tracker.last, tracker.last_at) {
+                self.last.set(t, r, at);
+            }
+        }
+        self.shown = self
+            .trackers
+            .iter()
+            .map(|t| Shown {
+                state: verdict_state(t),
+                load: t.load,
+            })
+            .collect();
+        self.dirty.clear();
+        self.is_dirty = vec![false; n];
+        self.plan = Arc::new(plan);
+        self.rebuild = true;
+    }
+
+    fn mark(&mut self, target: usize) {
+        if let Some(d) = self.is_dirty.get_mut(target)
+            && !*d
+        {
+            *d = true;
+            self.dirty.push(target as u32);
         }
     }
 
@@ -164,10 +246,22 @@ impl Publisher {
                 self.wiring
                     .metrics
                     .probe(&key.check.name, key.socket(), &result);
-                let load_before = t.load;
-                let changed = t.observe(result, at, rise, fall).is_some();
-                // Loads feed least-loaded answers: publish them too.
-                changed || t.load != load_before
+                self.last.set(target, &result, at);
+                t.observe(result, at, rise, fall);
+                let now = Shown {
+                    state: verdict_state(t),
+                    load: t.load,
+                };
+                let shown = self.shown.get(target).copied().unwrap_or(now);
+                // Loads feed least-loaded answers only, and only a material move is published.
+                let load_moved = self.plan.load_matters.get(target) == Some(&true)
+                    && material(shown.load, now.load);
+                if now.state != shown.state || load_moved {
+                    self.mark(target);
+                    true
+                } else {
+                    false
+                }
             }
             Msg::Reload {
                 served,
@@ -188,9 +282,8 @@ impl Publisher {
                     })
                     .collect();
                 self.trackers = trackers;
-                self.plan = plan;
                 self.served = served;
-                self.published.clear();
+                self.set_plan(plan);
                 self.start_probers();
                 self.publish();
                 let _ = done.send(());
@@ -202,8 +295,8 @@ impl Publisher {
                 done,
             } => {
                 let r = self.drain(what, drained);
-                let ok = r.is_ok();
-                if ok {
+                if r.is_ok() {
+                    self.rebuild = true;
                     self.publish();
                 }
                 let _ = done.send(r);
@@ -246,138 +339,302 @@ impl Publisher {
         if let Some(dir) = &self.served.config.server.state_directory {
             next.store(dir)?;
         }
-        match &what {
-            DrainTarget::Endpoint(a) => {
-                tracing::info!(endpoint = %a, drained, "drain changed by operator");
-            }
-            DrainTarget::Datacenter(d) => {
-                tracing::info!(datacenter = %d, drained, "drain changed by operator");
-            }
-        }
+        self.pending_drain = Some((what, drained));
         self.drains = next;
         Ok(())
     }
 
-    /// Builds and stores a new health snapshot; logs each endpoint whose state changed.
+    /// Publishes what changed since the last publication: the whole table after a reload or a
+    /// drain, else the endpoints of the dirty targets.
     pub(super) fn publish(&mut self) {
         self.generation += 1;
         let now = SystemTime::now();
-        let mut balances = Vec::with_capacity(self.served.balances.len());
-        let mut status = Vec::with_capacity(self.served.balances.len());
-        let first = self.published.is_empty();
-        let mut published = Vec::with_capacity(self.served.balances.len());
-        let mut logged: Vec<(IpAddr, EndpointState)> = Vec::new();
-        let served = self.served.clone();
-        for (bi, b) in served.balances.iter().enumerate() {
-            let mut health_row = Vec::with_capacity(b.cfg.endpoints.len());
-            let mut status_row = Vec::with_capacity(b.cfg.endpoints.len());
-            let mut state_row = Vec::with_capacity(b.cfg.endpoints.len());
-            for (ei, e) in b.cfg.endpoints.iter().enumerate() {
-                let target = self
-                    .plan
-                    .map
-                    .get(bi)
-                    .and_then(|r| r.get(ei))
-                    .copied()
-                    .flatten();
-                let tracker = target.and_then(|t| self.trackers.get(t));
-                let dc = &b.dc_names[ei];
-                let probed_up = tracker.is_none_or(|t| t.verdict != Verdict::Down);
-                let state = if self.drains.is_drained(&e.address, dc) {
-                    EndpointState::Drained
-                } else if probed_up {
-                    EndpointState::Up
-                } else {
-                    EndpointState::Down
-                };
-                let before = if first {
-                    None
-                } else {
-                    self.published.get(bi).and_then(|r| r.get(ei)).copied()
-                };
-                let since = match (before, tracker) {
-                    (Some(s), _) if s != state => now,
-                    (_, Some(t)) if state != EndpointState::Drained => t.since,
-                    _ => self
-                        .wiring
-                        .state
-                        .load()
-                        .health
-                        .status
-                        .get(bi)
-                        .and_then(|r| r.get(ei))
-                        .map_or(now, |s| s.since),
-                };
-                if let Some(from) = before.filter(|s| *s != state)
-                    && !logged.contains(&(e.address, state))
-                {
-                    logged.push((e.address, state));
-                    let reason = match (state, tracker.and_then(|t| t.last.as_ref())) {
-                        (EndpointState::Drained, _) => "drained by operator".to_string(),
-                        (_, Some(r)) if from != EndpointState::Drained => r.to_string(),
-                        _ => "undrained by operator".to_string(),
-                    };
-                    log_transition(
-                        &mut self.transitions,
-                        e.address,
-                        dc,
-                        from,
-                        state,
-                        reason,
-                        now,
-                    );
-                }
-                health_row.push(EndpointHealth {
-                    state,
-                    load: tracker.and_then(|t| t.load),
-                });
-                status_row.push(EndpointStatus {
-                    state,
-                    since,
-                    check: target.map(|t| self.plan.targets[t].check.name.clone()),
-                    probe: target.map(|t| self.plan.targets[t].socket()),
-                    last: tracker.and_then(|t| t.last.clone()),
-                    last_at: tracker.and_then(|t| t.last_at),
-                });
-                state_row.push(state);
-            }
-            balances.push(health_row);
-            status.push(status_row);
-            published.push(state_row);
-        }
-        self.published = published;
-        let health = Health {
-            generation: self.generation,
-            balances,
-            status,
-            transitions: Arc::new(self.transitions.iter().cloned().collect()),
+        let current = self.wiring.state.load().health.clone();
+        let (health, names) = if self.rebuild || !Arc::ptr_eq(&current.plan, &self.plan) {
+            let h = self.rebuilt(&current, now);
+            let served = self.served.clone();
+            let names: HashSet<&str> = served
+                .balances
+                .iter()
+                .map(|b| b.cfg.name.as_str())
+                .collect();
+            self.failing.retain(|n| names.contains(n.as_str()));
+            self.note_failing_open(&h, 0..self.served.balances.len());
+            (h, self.served.balances.len())
+        } else {
+            let mut changes = self.target_changes(&current, now);
+            let transitions = Arc::new(self.transitions.iter().cloned().collect());
+            let h = current.updated(self.generation, &mut changes, transitions);
+            // Sorted by name now: the distinct names.
+            let touched: Vec<usize> = changes
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| *i == 0 || changes[i - 1].name != c.name)
+                .map(|(_, c)| c.name as usize)
+                .collect();
+            self.note_failing_open(&h, touched.iter().copied());
+            (h, touched.len())
         };
-        self.wiring.state.store(Arc::new(Snapshot {
+        self.rebuild = false;
+        for t in self.dirty.drain(..) {
+            if let Some(d) = self.is_dirty.get_mut(t as usize) {
+                *d = false;
+            }
+        }
+        self.wiring.metrics.health_published(names);
+        // The replaced snapshot is freed by the reaper, never by a worker that held it last.
+        crate::reaper::keep(self.wiring.state.swap(Arc::new(Snapshot {
             served: self.served.clone(),
             health: Arc::new(health),
-        }));
+        })));
+    }
+
+    /// Logs each of `names` that starts or stops failing open in `health` (policy::failing_open,
+    /// the one rule the metric and the status page read too).
+    fn note_failing_open(&mut self, health: &Health, names: impl Iterator<Item = usize>) {
+        for bi in names {
+            let Some(b) = self.served.balances.get(bi) else {
+                continue;
+            };
+            let open = crate::policy::failing_open(b, health.row(bi));
+            if open && !self.failing.contains(b.cfg.name.as_str()) {
+                self.failing.insert(b.cfg.name.clone());
+                tracing::warn!(name = %b.cfg.name, when_all_down = %b.cfg.when_all_down, "failing open: no endpoint of an address family is up; answering them all");
+            } else if !open && self.failing.remove(b.cfg.name.as_str()) {
+                tracing::info!(name = %b.cfg.name, "no longer failing open");
+            }
+        }
+    }
+
+    /// The state endpoint `ei` of name `bi` is in now, with the load it carries.
+    fn cell(&self, bi: usize, ei: usize) -> EndpointHealth {
+        let b = &self.served.balances[bi];
+        let tracker = self
+            .plan
+            .target_of(bi, ei)
+            .and_then(|t| self.trackers.get(t));
+        let state = if self
+            .drains
+            .is_drained(&b.cfg.endpoints[ei].address, &b.dc_names[ei])
+        {
+            EndpointState::Drained
+        } else {
+            tracker.map_or(EndpointState::Up, verdict_state)
+        };
+        EndpointHealth {
+            state,
+            load: tracker.and_then(|t| t.load),
+        }
+    }
+
+    /// The endpoints of the dirty targets whose health changed; logs each target's change once.
+    fn target_changes(&mut self, current: &Health, now: SystemTime) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let dirty = std::mem::take(&mut self.dirty);
+        for &t in &dirty {
+            let t = t as usize;
+            let Some(tracker) = self.trackers.get(t) else {
+                continue;
+            };
+            let to = Shown {
+                state: verdict_state(tracker),
+                load: tracker.load,
+            };
+            let (mut endpoints, mut names, mut last_name) = (0, 0, None);
+            for &(bi, ei) in self.plan.users.get(t).map_or(&[][..], |u| &u[..]) {
+                let h = self.cell(bi as usize, ei as usize);
+                let Some((old, since)) = current.cell(bi as usize, ei as usize) else {
+                    continue;
+                };
+                if old == h {
+                    continue;
+                }
+                let moved = old.state != h.state;
+                if moved {
+                    endpoints += 1;
+                    if last_name != Some(bi) {
+                        names += 1;
+                        last_name = Some(bi);
+                    }
+                }
+                changes.push(Change {
+                    name: bi,
+                    endpoint: ei,
+                    health: h,
+                    since: if moved { now } else { since },
+                });
+            }
+            let from = self.shown[t];
+            if from.state != to.state {
+                self.log_target(t, from.state, to.state, endpoints, names, now);
+            }
+            self.shown[t] = to;
+        }
+        self.dirty = dirty;
+        changes
+    }
+
+    /// Logs and records target `t`'s change of state.
+    fn log_target(
+        &mut self,
+        t: usize,
+        from: EndpointState,
+        to: EndpointState,
+        endpoints: usize,
+        names: usize,
+        at: SystemTime,
+    ) {
+        let key = &self.plan.targets[t];
+        let reason = self.trackers[t]
+            .last
+            .as_ref()
+            .map_or_else(String::new, ToString::to_string);
+        let datacenter = self.plan.users[t]
+            .first()
+            .map(|&(bi, ei)| self.served.balances[bi as usize].dc_names[ei as usize].to_string());
+        tracing::info!(
+            endpoint = %key.addr,
+            probe = %key.socket(),
+            check = %key.check.name,
+            datacenter = %datacenter.as_deref().unwrap_or(""),
+            from = %from,
+            to = %to,
+            reason = %reason,
+            endpoints,
+            names,
+            "endpoint state changed"
+        );
+        self.record(Transition {
+            at,
+            endpoint: Some(key.addr),
+            datacenter,
+            check: Some(key.check.name.clone()),
+            from,
+            to,
+            reason,
+            endpoints,
+            names,
+        });
+    }
+
+    fn record(&mut self, t: Transition) {
+        if self.transitions.len() == TRANSITIONS_KEPT {
+            self.transitions.pop_front();
+        }
+        self.transitions.push_back(t);
+    }
+
+    /// The whole table anew (a reload, a drain): each endpoint keeps its `since` when its state
+    /// is what it was at the same place of the current table.
+    fn rebuilt(&mut self, current: &Health, now: SystemTime) -> Health {
+        let same_plan = Arc::ptr_eq(&current.plan, &self.plan);
+        let mut moved = 0;
+        let mut moved_names = 0;
+        let mut first_moved: Option<(EndpointState, EndpointState)> = None;
+        let mut last_name = None;
+        let served = self.served.clone();
+        let mut health = Health::build(self.plan.clone(), self.last.clone(), &served, |bi, ei| {
+            let h = self.cell(bi, ei);
+            let tracker = self
+                .plan
+                .target_of(bi, ei)
+                .and_then(|t| self.trackers.get(t));
+            let before = current
+                .cell(bi, ei)
+                .filter(|_| same_plan || current.plan.targets.is_empty());
+            let since = match before {
+                Some((old, since)) if old.state == h.state => since,
+                Some((old, _)) => {
+                    moved += 1;
+                    if last_name != Some(bi) {
+                        moved_names += 1;
+                        last_name = Some(bi);
+                    }
+                    first_moved.get_or_insert((old.state, h.state));
+                    now
+                }
+                None => match tracker {
+                    Some(t) if h.state != EndpointState::Drained => t.since,
+                    _ => now,
+                },
+            };
+            (h, since)
+        });
+        for (t, tracker) in self.trackers.iter().enumerate() {
+            if let Some(s) = self.shown.get_mut(t) {
+                *s = Shown {
+                    state: verdict_state(tracker),
+                    load: tracker.load,
+                };
+            }
+        }
+        if let Some((what, drained)) = self.pending_drain.take() {
+            let (endpoint, datacenter) = match &what {
+                DrainTarget::Endpoint(a) => (Some(*a), None),
+                DrainTarget::Datacenter(d) => (None, Some(d.clone())),
+            };
+            match &what {
+                DrainTarget::Endpoint(a) => tracing::info!(
+                    endpoint = %a,
+                    drained,
+                    endpoints = moved,
+                    names = moved_names,
+                    "drain changed by operator"
+                ),
+                DrainTarget::Datacenter(d) => tracing::info!(
+                    datacenter = %d,
+                    drained,
+                    endpoints = moved,
+                    names = moved_names,
+                    "drain changed by operator"
+                ),
+            }
+            let reason = if drained {
+                "drained by operator"
+            } else {
+                "undrained by operator"
+            };
+            if let Some((from, to)) = first_moved {
+                self.record(Transition {
+                    at: now,
+                    endpoint,
+                    datacenter,
+                    check: None,
+                    from,
+                    to,
+                    reason: reason.into(),
+                    endpoints: moved,
+                    names: moved_names,
+                });
+            }
+        }
+        health.generation = self.generation;
+        health.transitions = Arc::new(self.transitions.iter().cloned().collect());
+        health
     }
 }
 
-fn log_transition(
-    transitions: &mut VecDeque<Transition>,
-    endpoint: IpAddr,
-    dc: &str,
-    from: EndpointState,
-    to: EndpointState,
-    reason: String,
-    at: SystemTime,
-) {
-    tracing::info!(endpoint = %endpoint, datacenter = %dc, from = %from, to = %to, reason = %reason, "endpoint state changed");
-    if transitions.len() == TRANSITIONS_KEPT {
-        transitions.pop_front();
+/// The state a tracker's verdict puts its endpoints in (not yet known reads as up).
+fn verdict_state(t: &Tracker) -> EndpointState {
+    if t.verdict == Verdict::Down {
+        EndpointState::Down
+    } else {
+        EndpointState::Up
     }
-    transitions.push_back(Transition {
-        at,
-        endpoint,
-        datacenter: dc.to_string(),
-        from,
-        to,
-        reason,
-    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::material;
+
+    #[test]
+    fn only_a_material_load_change_is_republished() {
+        assert!(!material(None, None));
+        assert!(material(None, Some(3.0)), "a first load is news");
+        assert!(material(Some(3.0), None));
+        assert!(!material(Some(100.0), Some(104.0)), "4 % of 100");
+        assert!(material(Some(100.0), Some(106.0)), "6 % of 100");
+        assert!(!material(Some(0.0), Some(0.01)), "the floor: 0.01");
+        assert!(material(Some(0.0), Some(0.02)));
+    }
 }

@@ -82,7 +82,8 @@ pub struct BalancedName {
     pub dc_names: Vec<String>,
     /// Location of each endpoint's data center.
     pub locations: Vec<Option<Location>>,
-    /// Client networks → data center index (geo).
+    /// Client networks → data center index; built for the geo policy only (no other reads it),
+    /// empty for the rest.
     pub subnets: SubnetMap<usize>,
     /// The GeoIP database (nearest).
     pub geoip: Option<Arc<GeoIp>>,
@@ -94,12 +95,16 @@ impl BalancedName {
     /// Builds the tables of `cfg`, a balance of `config`.
     pub fn new(config: &Config, cfg: &Balance, geoip: Option<Arc<GeoIp>>) -> Self {
         let mut subnets = SubnetMap::default();
-        let mut dcs_used: Vec<usize> = cfg.endpoints.iter().map(|e| e.datacenter).collect();
-        dcs_used.sort_unstable();
-        dcs_used.dedup();
-        for &d in &dcs_used {
-            for n in &config.datacenters[d].networks {
-                subnets.insert(*n, d);
+        // Only geo reads the table: the other policies skip the per-name copy of their data
+        // centers' networks (a large part of building 100,000 names).
+        if cfg.policy == PolicyKind::Geo {
+            let mut dcs_used: Vec<usize> = cfg.endpoints.iter().map(|e| e.datacenter).collect();
+            dcs_used.sort_unstable();
+            dcs_used.dedup();
+            for &d in &dcs_used {
+                for n in &config.datacenters[d].networks {
+                    subnets.insert(*n, d);
+                }
             }
         }
         BalancedName {

@@ -325,7 +325,6 @@ impl Zone {
             serial,
             neg_ttl: soa_ttl.min(minimum),
             nodes,
-            attached: Vec::new(),
         };
         match zone.nodes.get(&origin[..]) {
             Some(apex) if apex.get(rtype::NS).is_some() => {}
@@ -539,21 +538,6 @@ mod tests {
             "{}",
             e[0]
         );
-    }
-
-    #[test]
-    fn a_copy_without_balances_is_the_zone_as_its_file_built_it() {
-        let mut z = zone("www A 192.0.2.1\n").unwrap();
-        let names = z.len();
-        z.attach_balance(&key("app.x.y.example."), 0);
-        z.attach_balance(&key("www.example."), 1);
-        assert_eq!(z.len(), names + 3);
-        let copy = z.without_balances();
-        assert_eq!(copy.len(), names);
-        assert!(copy.node(&key("x.y.example.")).is_none());
-        let www = copy.node(&key("www.example.")).unwrap();
-        assert!(www.balance.is_none() && www.get(rtype::A).is_some());
-        assert_eq!(z.len(), names + 3, "the running copy is untouched");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::Zone;
 use super::reader::{read_zone, text_name};
@@ -28,7 +29,16 @@ pub fn is_zone_file_name(name: &str) -> bool {
 
 /// Loads every zone file in `dir`: regular files (or symlinks to one) whose name
 /// `is_zone_file_name`. Subdirectories are not read (a place for `$INCLUDE`d pieces).
-pub fn load_dir(dir: &Path) -> Result<Vec<Zone>, Vec<Diagnostic>> {
+pub fn load_dir(dir: &Path) -> Result<Vec<Arc<Zone>>, Vec<Diagnostic>> {
+    load_dir_reusing(dir, &|_| None)
+}
+
+/// `load_dir`, except that a zone file for which `reuse` gives a zone is not read: that zone
+/// stands for it (a reload's running copy of a file that has not changed).
+pub fn load_dir_reusing(
+    dir: &Path,
+    reuse: &dyn Fn(&Path) -> Option<Arc<Zone>>,
+) -> Result<Vec<Arc<Zone>>, Vec<Diagnostic>> {
     let entries = fs::read_dir(dir).map_err(|e| {
         vec![Diagnostic::new(
             dir,
@@ -54,9 +64,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Zone>, Vec<Diagnostic>> {
     let mut zones = Vec::new();
     let mut errors = Vec::new();
     for f in files {
-        match load_file(&f) {
+        match reuse(&f).map_or_else(|| load_file(&f).map(Arc::new), Ok) {
             Ok(z) => {
-                if let Some(other) = zones.iter().find(|o: &&Zone| o.origin == z.origin) {
+                if let Some(other) = zones.iter().find(|o: &&Arc<Zone>| o.origin == z.origin) {
                     errors.push(Diagnostic::new(
                         &f,
                         1,

@@ -1,10 +1,11 @@
 //! Where a name lands inside one zone (RFC 1034 §4.3.2 steps 3a–3c): at a node, below a
 //! delegation cut, at a wildcard by the closest-encloser rule (RFC 4592), or nowhere.
 //!
-//! Owns: that walk, one hash lookup per label from the apex down. Must not: write responses
-//! (that is `dns::lookup`) or allocate.
+//! Owns: that walk, one hash lookup per label from the apex down (the overlay of balanced names
+//! adds a bit test per label, and a probe only at a balanced name's length). Must not: write
+//! responses (that is `dns::lookup`) or allocate.
 
-use super::{Node, Zone};
+use super::{Node, ServedZone};
 use crate::wire::name::{NameBuf, suffixes};
 use crate::wire::rtype;
 
@@ -20,7 +21,7 @@ pub enum Found<'z, 'n> {
 }
 
 /// Where `name` lands in `zone` for a query of `qtype` (a DS query at a cut is answered by the parent).
-pub fn find<'z, 'n>(zone: &'z Zone, name: &'n [u8], qtype: u16) -> Found<'z, 'n> {
+pub fn find<'z, 'n>(zone: &'z ServedZone, name: &'n [u8], qtype: u16) -> Found<'z, 'n> {
     // Label start offsets of `name`, so the walk can go from the apex down.
     let mut starts = [0u8; 128];
     let mut n = 0;
@@ -30,8 +31,8 @@ pub fn find<'z, 'n>(zone: &'z Zone, name: &'n [u8], qtype: u16) -> Found<'z, 'n>
         n += 1;
         pos += 1 + name[pos] as usize;
     }
-    let apex_len = zone.origin.len();
-    let mut closest: &[u8] = &zone.origin;
+    let apex_len = zone.origin().len();
+    let mut closest: &[u8] = zone.origin();
     for &s in starts[..n].iter().rev() {
         let candidate = &name[s as usize..];
         if candidate.len() <= apex_len {
@@ -60,7 +61,7 @@ pub fn find<'z, 'n>(zone: &'z Zone, name: &'n [u8], qtype: u16) -> Found<'z, 'n>
 }
 
 /// RFC 4592 §3.3.1: only the wildcard child of the closest encloser can match.
-fn wildcard<'z, 'n>(zone: &'z Zone, closest: &[u8]) -> Found<'z, 'n> {
+fn wildcard<'z, 'n>(zone: &'z ServedZone, closest: &[u8]) -> Found<'z, 'n> {
     let mut w = NameBuf::new();
     if w.push_label(b"*").is_none() {
         return Found::NxDomain;
@@ -83,7 +84,7 @@ fn wildcard<'z, 'n>(zone: &'z Zone, closest: &[u8]) -> Found<'z, 'n> {
     }
 }
 
-impl Zone {
+impl ServedZone {
     /// The delegation cut at or above `name` inside this zone, if any.
     pub fn cut_above<'a>(&'a self, name: &'a [u8]) -> Option<&'a [u8]> {
         match find(self, name, rtype::A) {

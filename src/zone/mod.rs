@@ -14,12 +14,16 @@ mod build;
 pub mod file;
 pub mod find;
 mod reader;
+mod reuse;
+mod served;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::wire::name::parent;
 use crate::wire::rtype;
+
+pub use reuse::unchanged;
+pub use served::ServedZone;
 
 /// The zone maps' hasher: foldhash is several times faster than SipHash on short keys; the keys
 /// are the operator's zone names, so flooding resistance is not needed here.
@@ -57,11 +61,13 @@ impl RRset {
 }
 
 /// A name in the zone. A node with no RRsets and no balanced name is an empty non-terminal.
+/// Nodes a zone file builds never have a balanced name; a configuration's balanced names are
+/// nodes of a `ServedZone`'s overlay.
 #[derive(Clone, Debug, Default)]
 pub struct Node {
     /// RRsets at this name, sorted by type.
     pub rrsets: Vec<RRset>,
-    /// The balanced name answered here, as an index into the balance table.
+    /// The balanced name answered here, as an index into the balance table (overlay nodes only).
     pub balance: Option<u32>,
 }
 
@@ -91,8 +97,9 @@ pub fn digest(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// A loaded, validated zone.
-#[derive(Debug, Clone)]
+/// A loaded, validated zone, as its files built it: never changed afterwards, and shared
+/// (`Arc`) by every configuration that serves those files (see `ServedZone`).
+#[derive(Debug)]
 pub struct Zone {
     /// The origin (SOA owner) as a wire key.
     pub origin: Box<[u8]>,
@@ -106,50 +113,9 @@ pub struct Zone {
     /// the digest of the bytes parsed: a reload reuses the zone when all of them still match.
     pub sources: Vec<Source>,
     nodes: FastMap<Box<[u8]>, Node>,
-    /// Nodes that balanced names created (the name and its empty ancestors), which the zone
-    /// file does not have: removed again by `without_balances`.
-    attached: Vec<Box<[u8]>>,
 }
 
 impl Zone {
-    /// Keeps the invariant the build establishes (RFC 8020: every ancestor down to the apex is a
-    /// node) for a name added afterwards.
-    fn ensure_ancestors(&mut self, name: &[u8]) {
-        let mut ancestor = parent(name);
-        while let Some(p) = ancestor {
-            if p.len() < self.origin.len() || self.nodes.contains_key(p) {
-                break;
-            }
-            self.nodes.insert(p.into(), Node::default());
-            self.attached.push(p.into());
-            ancestor = parent(p);
-        }
-    }
-
-    /// Marks `name` (inside this zone) as a balanced name answered by balance table entry `id`,
-    /// creating the node (and its ancestors) when the zone file does not have it.
-    pub fn attach_balance(&mut self, name: &[u8], id: u32) {
-        if !self.nodes.contains_key(name) {
-            self.attached.push(name.into());
-        }
-        self.nodes.entry(name.into()).or_default().balance = Some(id);
-        self.ensure_ancestors(name);
-    }
-
-    /// A copy of the zone as its file built it, without the balanced names attached to it (their
-    /// indices belong to the configuration they were attached under), to attach another
-    /// configuration's balanced names to.
-    pub fn without_balances(&self) -> Zone {
-        let mut z = self.clone();
-        for name in std::mem::take(&mut z.attached) {
-            z.nodes.remove(&name);
-        }
-        for node in z.nodes.values_mut() {
-            node.balance = None;
-        }
-        z
-    }
-
     /// The node at exactly `name`.
     pub fn node(&self, name: &[u8]) -> Option<&Node> {
         self.nodes.get(name)
@@ -179,41 +145,44 @@ impl Zone {
 /// Every zone served, found by the longest origin that encloses a query name.
 #[derive(Debug, Default)]
 pub struct ZoneSet {
-    zones: FastMap<Box<[u8]>, Zone>,
+    zones: FastMap<Box<[u8]>, ServedZone>,
     /// Wire length of the longest origin: longer suffixes of a query name need no probe.
     longest: usize,
 }
 
 impl ZoneSet {
     /// A set of zones; the caller guarantees distinct origins.
-    pub fn new(zones: Vec<Zone>) -> Self {
-        let longest = zones.iter().map(|z| z.origin.len()).max().unwrap_or(0);
+    pub fn new(zones: Vec<ServedZone>) -> Self {
+        let longest = zones.iter().map(|z| z.origin().len()).max().unwrap_or(0);
         ZoneSet {
-            zones: zones.into_iter().map(|z| (z.origin.clone(), z)).collect(),
+            zones: zones
+                .into_iter()
+                .map(|z| (z.zone.origin.clone(), z))
+                .collect(),
             longest,
         }
     }
 
     /// The most specific zone at or above `name`.
-    pub fn find(&self, name: &[u8]) -> Option<&Zone> {
+    pub fn find(&self, name: &[u8]) -> Option<&ServedZone> {
         crate::wire::name::suffixes(name)
             .skip_while(|s| s.len() > self.longest)
             .find_map(|s| self.zones.get(s))
     }
 
     /// The zone with exactly this origin.
-    pub fn get_mut(&mut self, origin: &[u8]) -> Option<&mut Zone> {
+    pub fn get_mut(&mut self, origin: &[u8]) -> Option<&mut ServedZone> {
         self.zones.get_mut(origin)
     }
 
     /// The origin of the zone enclosing `name`, to reach that zone with `get_mut` while the
     /// set is borrowed mutably.
     pub fn find_origin(&self, name: &[u8]) -> Option<Box<[u8]>> {
-        self.find(name).map(|z| z.origin.clone())
+        self.find(name).map(|z| z.zone.origin.clone())
     }
 
     /// All zones.
-    pub fn iter(&self) -> impl Iterator<Item = &Zone> {
+    pub fn iter(&self) -> impl Iterator<Item = &ServedZone> {
         self.zones.values()
     }
 

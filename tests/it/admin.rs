@@ -689,3 +689,56 @@ async fn explain_cli_asks_the_running_server() {
     assert!(err.contains("404"), "{err}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_parse_as_prometheus_text_with_build_and_process_series() {
+    let (b, s) = start_balanced("all", 3, "all", "").await;
+    let port = b[0].addr.port();
+    let text = metrics(&s).await;
+    // An independent parser of the text format reads every line.
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("/metrics parses");
+    let value = |name: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|x| x.metric == name)
+            .map(|x| match x.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+    };
+    let build = scrape
+        .samples
+        .iter()
+        .find(|x| x.metric == "gslb_build_info")
+        .expect("gslb_build_info");
+    assert_eq!(build.labels.get("version"), Some(env!("CARGO_PKG_VERSION")));
+    assert!(build.labels.get("commit").is_some_and(|c| !c.is_empty()));
+    assert!(value("process_resident_memory_bytes") > 1e6);
+    assert!(value("process_open_fds") >= 3.0);
+    assert!(value("process_max_fds") >= value("process_open_fds"));
+    assert!(value("process_cpu_seconds_total") > 0.0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let started = value("process_start_time_seconds");
+    assert!(started > now - 3600.0 && started <= now + 1.0, "{started}");
+    // The check latency histogram reaches 5 s.
+    let target = format!("check=\"web\",target=\"127.0.0.21:{port}\"");
+    assert!(
+        text.contains(&format!(
+            "gslb_check_duration_seconds_bucket{{{target},le=\"5\"}}"
+        )),
+        "{text}"
+    );
+    assert!(
+        scrape.docs.contains_key("gslb_check_duration_seconds"),
+        "histogram documented"
+    );
+    s.stop().await;
+}

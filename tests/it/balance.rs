@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::harness::*;
 use gslb::policy::{Client, trace};
-use gslb::snapshot::{Health, Snapshot};
+use gslb::snapshot::{Change, Snapshot};
 use gslb::state::{EndpointHealth, EndpointState};
 use gslb::wire::ClientSubnet as WireSubnet;
 use hickory_proto::op::{Message, ResponseCode};
@@ -146,9 +146,21 @@ fn set_health(s: &TestServer, name: &str, health: Vec<EndpointHealth>) {
     let state = &s.server().control.state;
     let old = state.load_full();
     let id = old.balance_index(name).expect("a balanced name");
-    let mut h = Health::clone(&old.health);
-    h.generation += 1;
-    h.balances[id] = health;
+    let mut changes: Vec<Change> = health
+        .into_iter()
+        .enumerate()
+        .map(|(i, health)| Change {
+            name: id as u32,
+            endpoint: i as u32,
+            health,
+            since: std::time::SystemTime::now(),
+        })
+        .collect();
+    let h = old.health.updated(
+        old.health.generation + 1,
+        &mut changes,
+        old.health.transitions.clone(),
+    );
     state.store(Arc::new(Snapshot {
         served: old.served.clone(),
         health: Arc::new(h),
@@ -350,12 +362,7 @@ fn explained(s: &TestServer, name: &str, v4: bool, net: &str) -> Vec<String> {
         source_prefix: n.prefix_len(),
     };
     let client = Client::new("127.0.0.1".parse().unwrap(), Some(ecs));
-    let t = trace::explain(
-        &snap.served.balances[id],
-        v4,
-        &client,
-        &snap.health.balances[id],
-    );
+    let t = trace::explain(&snap.served.balances[id], v4, &client, snap.health.row(id));
     t.answer.iter().map(IpAddr::to_string).collect()
 }
 

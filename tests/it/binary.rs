@@ -84,12 +84,27 @@ fn problems(config: &Path) -> Vec<String> {
 
 #[test]
 fn check_reports_each_problem_with_file_line_and_column() {
-    // A misspelt key: the file, its line and column, and what was expected.
-    let (dir, config) = setup("listen = [\"127.0.0.1:0\"]\nthread = 2", "", &[]);
+    // Two misspelt keys and a duration without a unit: all three in one run, each with the
+    // file, its line and column, and what was meant.
+    let (dir, config) = setup(
+        "listen = [\"127.0.0.1:0\"]\nthread = 2",
+        "[checks.web]\nprotocol = \"tcp\"\nport = 80\nintervall = \"1s\"\ntimeout = 1\n",
+        &[],
+    );
     let lines = problems(&config);
-    let want = format!("{}:3:1: unknown field `thread`", config.display());
-    assert!(lines[0].starts_with(&want), "{lines:?}");
-    assert!(lines[0].contains("`threads`"), "{lines:?}");
+    let file = config.display();
+    assert_eq!(
+        lines,
+        [
+            format!("{file}:3:1: unknown key \"thread\" in [server]; did you mean \"threads\"?"),
+            format!(
+                "{file}:13:1: unknown key \"intervall\" in [checks.web]; did you mean \"interval\"?"
+            ),
+            format!(
+                "{file}:14:11: timeout: duration 1 has no unit: use a unit, e.g. \"1s\" (ms, s, m or h)"
+            ),
+        ]
+    );
     drop(dir);
 
     // Broken zone lines in three files (one of them $INCLUDEd): each reported in its own file.
@@ -306,4 +321,77 @@ fn sighup_reloads_zones_and_keeps_serving_when_the_new_ones_are_broken() {
 
     s.signal("TERM");
     assert_eq!(s.wait_exit(), Some(0));
+}
+
+#[test]
+fn logs_say_what_happened_in_plain_key_value_lines() {
+    // A port nothing listens on: the check of 127.0.0.41 fails from the first round.
+    let closed = std::net::TcpListener::bind("127.0.0.41:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(
+        state.path().join("drained.json"),
+        r#"{"endpoints": ["127.0.0.42"], "datacenters": []}"#,
+    )
+    .unwrap();
+    let rest = format!(
+        r#"[checks.web]
+protocol = "tcp"
+port = {port}
+interval = "200ms"
+timeout = "100ms"
+rise = 1
+fall = 1
+[datacenters.a]
+[[balance]]
+name = "app.example.com"
+policy = "all"
+when_all_down = "all"
+check = "web"
+endpoints = [
+  {{ address = "127.0.0.41", datacenter = "a" }},
+  {{ address = "127.0.0.42", datacenter = "a" }},
+]
+"#
+    );
+    let server = format!(
+        "listen = [\"127.0.0.1:0\"]\nstate_directory = {:?}",
+        state.path()
+    );
+    let (dir, config) = setup(&server, &rest, &[("example.com.zone", &zone(1, ""))]);
+    let s = Served::start(&config);
+    s.addrs("udp", 1);
+    let starting = s.wait_log(1, |l| l.contains(" starting "));
+    assert!(
+        starting[0].contains(&format!("version=\"{}", env!("CARGO_PKG_VERSION")))
+            || starting[0].contains(&format!("version={}", env!("CARGO_PKG_VERSION"))),
+        "{starting:?}"
+    );
+    assert!(
+        starting[0].contains(&format!("config={}", config.display())),
+        "{starting:?}"
+    );
+    let restored = s.wait_log(1, |l| l.contains("drains restored"));
+    assert!(restored[0].contains("endpoints=127.0.0.42"), "{restored:?}");
+    let open = s.wait_log(1, |l| l.contains("failing open"));
+    assert!(open[0].contains("name=app.example.com."), "{open:?}");
+
+    // A reload says what changed.
+    std::fs::write(dir.path().join("zones/example.com.zone"), zone(2, "")).unwrap();
+    s.signal("HUP");
+    let reloaded = s.wait_log(1, |l| l.contains("configuration reloaded"));
+    assert!(
+        reloaded[0].contains("zones_changed=\"example.com. (serial 1 -> 2)\""),
+        "{reloaded:?}"
+    );
+    assert!(reloaded[0].contains("names_changed=0"), "{reloaded:?}");
+
+    // Plain values only: no Rust debug formatting anywhere.
+    let log = s.log.lock().unwrap().clone();
+    for line in &log {
+        for debug in ["Some(", "None", "(\"", "Ok(", "Err(", " { ", "\\\""] {
+            assert!(!line.contains(debug), "debug syntax {debug:?} in: {line}");
+        }
+    }
 }

@@ -116,7 +116,12 @@ async fn dead_failing_and_hanging_backends_leave_and_return() {
     let reasons: Vec<(String, String)> = h
         .transitions
         .iter()
-        .map(|t| (t.endpoint.to_string(), t.reason.clone()))
+        .map(|t| {
+            (
+                t.endpoint.map(|e| e.to_string()).unwrap_or_default(),
+                t.reason.clone(),
+            )
+        })
         .collect();
     assert!(
         reasons.contains(&("127.0.0.11".into(), "connect refused".into())),
@@ -286,11 +291,78 @@ async fn identical_checks_of_one_address_run_once() {
     );
     let s = start_with("", &cfg, &[("example.com.zone", ZONE_T)]).await;
     let snap = s.server().control.state.load_full();
-    let plan = gslb::health::Plan::of(&snap.served);
+    let plan = gslb::health::Plan::of(&snap.served.config.checks, &snap.served.balances);
     assert_eq!(
         plan.targets.len(),
         4,
         "127.0.0.11 is probed once for both names"
     );
+    s.stop().await;
+}
+
+/// The publication counters in /metrics: (publications, names whose rows they rewrote), and
+/// how many probes of `target` have been counted.
+async fn publication_counts(s: &TestServer, target: &str) -> (u64, u64, u64) {
+    let (_, text) = admin_get(s, "/metrics").await;
+    let get = |series: &str| metric(&text, series).unwrap_or(0.0) as u64;
+    (
+        get("gslb_health_publications_total"),
+        get("gslb_health_names_updated_total"),
+        get(&format!(
+            "gslb_check_duration_seconds_count{{check=\"web\",target=\"{target}\"}}"
+        )),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_probe_flip_republishes_only_the_names_it_serves() {
+    // 127.0.0.11 serves app, one and two; 127.0.0.12 serves app and three.
+    let extra = r#"
+[[balance]]
+name = "one.example.com"
+policy = "all"
+check = "web"
+endpoints = [ { address = "127.0.0.11", datacenter = "a" } ]
+[[balance]]
+name = "two.example.com"
+policy = "all"
+check = "web"
+endpoints = [ { address = "127.0.0.11", datacenter = "a" } ]
+[[balance]]
+name = "three.example.com"
+policy = "all"
+check = "web"
+endpoints = [ { address = "127.0.0.12", datacenter = "b" } ]
+"#;
+    let (b, s) = four("all", extra).await;
+    let target = b[0].addr.to_string();
+
+    // Probe results that change nothing publish nothing.
+    let (p0, n0, probes0) = publication_counts(&s, &target).await;
+    eventually_async(
+        Duration::from_secs(5),
+        "three more probes of 127.0.0.11",
+        || async {
+            let (_, _, probes) = publication_counts(&s, &target).await;
+            seen(probes, |&p| p >= probes0 + 3)
+        },
+    )
+    .await;
+    let (p1, n1, _) = publication_counts(&s, &target).await;
+    assert_eq!((p1, n1), (p0, n0), "unchanged results published something");
+
+    // One target going down rewrites the three names it serves, once.
+    fail_one(&b, &s, 0, 503).await;
+    let (p2, n2, _) = publication_counts(&s, &target).await;
+    assert_eq!(p2, p1 + 1, "one publication for one change");
+    assert_eq!(n2, n1 + 3, "app, one and two: not three");
+
+    // Logged and recorded once for the target, with what it moved.
+    let st = json(&admin_get(&s, "/v1/status").await.1);
+    let t = st["transitions"].as_array().unwrap();
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(t[0]["endpoint"], "127.0.0.11");
+    assert_eq!(t[0]["check"], "web");
+    assert_eq!((&t[0]["endpoints"], &t[0]["names"]), (&3.into(), &3.into()));
     s.stop().await;
 }

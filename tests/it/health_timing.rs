@@ -133,7 +133,7 @@ async fn rise_fall_and_drain_happen_at_exact_probe_instants() {
         result(ok)
     })
     .await;
-    let now_state = || state.load().health.balances[0][0].state;
+    let now_state = || state.load().health.row(0)[0].state;
     assert_eq!(now_state(), EndpointState::Up, "first round passed");
 
     // Watch the published state in 1 ms virtual steps, recording every change (so a change is
@@ -236,7 +236,7 @@ async fn a_target_removed_by_a_reload_is_never_probed_again() {
     handle.reload(Arc::new(one), &state.load_full()).await;
     let reloaded = Instant::now();
     assert_eq!(
-        state.load().health.balances[0].len(),
+        state.load().health.row(0).len(),
         1,
         "the reload is published when the call returns"
     );

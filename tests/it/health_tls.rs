@@ -68,7 +68,7 @@ async fn https_verifies_certificates_unless_told_otherwise() {
     assert_eq!(a("lax"), vec!["127.0.0.21"], "verification off: up");
     let snap = s.server().control.state.load_full();
     let i = snap.balance_index("strict.example.com").unwrap();
-    let last = snap.health.status[i][0].last.clone().unwrap();
+    let last = snap.health.status(i, 0).unwrap().last.unwrap();
     assert!(
         matches!(last.outcome, Err(ProbeFailure::Tls(_))),
         "{:?}",

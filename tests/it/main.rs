@@ -21,6 +21,7 @@ mod health_tls;
 mod limits;
 mod local_errors;
 mod reload_safety;
+mod reload_under_queries;
 mod rrl;
 mod status_page;
 mod udp_source;
