@@ -211,8 +211,7 @@ pub fn resolve<'a>(
 mod tests {
     use std::str::FromStr;
 
-    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
-    use hickory_proto::rr::{Name, RData, Record};
+    use hickory_proto::rr::Name;
 
     use super::*;
     use crate::wire::name::key_of;
@@ -225,26 +224,19 @@ mod tests {
     /// A zone `example.` with its SOA and NS plus `records` as `(owner, CNAME target)`, and an
     /// A record at `www.example.`.
     fn zone(cnames: &[(&str, &str)]) -> ServedZone {
-        let soa = SOA::new(name("ns.example."), name("h.example."), 1, 2, 3, 4, 60);
-        let mut records = vec![
-            Record::from_rdata(name("example."), 300, RData::SOA(soa)),
-            Record::from_rdata(name("example."), 300, RData::NS(NS(name("ns.example.")))),
-            Record::from_rdata(
-                name("www.example."),
-                300,
-                RData::A(A([192, 0, 2, 1].into())),
-            ),
-        ];
+        let mut text = String::from(
+            "$TTL 300\nexample. SOA ns.example. h.example. 1 2 3 4 60\n\
+             example. NS ns.example.\nwww.example. A 192.0.2.1\n",
+        );
         for (owner, target) in cnames {
-            records.push(Record::from_rdata(
-                name(owner),
-                300,
-                // from_ascii keeps the letter case, which from_str's IDNA mapping would fold.
-                RData::CNAME(CNAME(Name::from_ascii(target).unwrap())),
-            ));
+            // The reader keeps the target's letter case as written.
+            text.push_str(&format!("{owner} CNAME {target}\n"));
         }
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("example.zone");
+        std::fs::write(&p, text).unwrap();
         ServedZone::new(std::sync::Arc::new(
-            crate::zone::Zone::build("t".into(), records).unwrap(),
+            crate::zone::file::load_file(&p).unwrap(),
         ))
     }
 

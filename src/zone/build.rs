@@ -1,50 +1,40 @@
-//! Building a `Zone` from parsed records: encoding every RDATA once for the wire, merging the
-//! records of each RRset wherever they arrive, and checking the rules a zone must satisfy to be
-//! served (one SOA at the apex, NS at the apex, CNAME alone at its name, nothing outside the
-//! origin, class IN only).
+//! Building a `Zone` from the records the reader staged: encoding nothing more (the reader
+//! wrote every RDATA in wire form), merging the records of each RRset wherever they arrive, and
+//! checking the rules a zone must satisfy to be served (one SOA, NS at the apex, a CNAME alone
+//! at its name and only one of it, nothing outside the origin).
 //!
-//! Owns: that encoding, those rules, and the memory layout of a freshly built zone (see the
-//! two passes in `Zone::build`). Must not: read files or know where a record was in its text
-//! (see `file` and `locate`), or answer queries.
+//! Owns: the staged buffer's layout (records with their positions), those rules, and the memory
+//! layout of a freshly built zone (see the two passes in `Zone::build`). Must not: read files
+//! or text (see `reader`), or answer queries.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
-
+use super::reader::type_name;
 use super::{FastMap, Node, RRset, Zone};
 use crate::process::release_freed_memory;
-use crate::wire::name::{display, is_at_or_below, key_of, parent, write_key};
+use crate::wire::name::{display, is_at_or_below, parent};
 use crate::wire::rtype;
 
-/// A problem with a zone's content, with the owner name it concerns.
+/// Where a record was written: the file (an index into the zone's files, the zone file 0), the
+/// line and the column of its first token, from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Pos {
+    /// Index into the files the zone was read from.
+    pub(crate) file: u16,
+    /// Line, from 1.
+    pub(crate) line: u32,
+    /// Column, from 1.
+    pub(crate) col: u32,
+}
+
+/// A problem with a zone's content, at the record it is about (None: the zone as a whole).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZoneProblem {
-    /// The owner the problem is about (presentation form), to find its line in the file.
-    pub owner: Option<String>,
-    /// Which of the owner's records the problem is about.
-    pub at: ProblemAt,
+pub(crate) struct Problem {
+    /// The record.
+    pub(crate) pos: Option<Pos>,
     /// What is wrong.
-    pub message: String,
-}
-
-/// Which record of its owner a problem points at in the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProblemAt {
-    /// The owner's first record.
-    First,
-    /// The record that made a CNAME share its name with other data: the first other record after
-    /// a CNAME, or the CNAME after other data.
-    CnameConflict,
-}
-
-fn problem(owner: Option<&[u8]>, message: String) -> ZoneProblem {
-    ZoneProblem {
-        owner: owner.map(display),
-        at: ProblemAt::First,
-        message,
-    }
+    pub(crate) message: String,
 }
 
 /// Types that may share a name with a CNAME: the DNSSEC records about the CNAME itself (RFC 2181
@@ -56,52 +46,65 @@ pub(super) fn may_share_with_cname(t: u16) -> bool {
     t == rtype::CNAME || CNAME_COMPANIONS.contains(&t)
 }
 
-/// Appends the wire form of `rdata` to `out`, names uncompressed.
-fn encode_rdata(rdata: &RData, out: &mut Vec<u8>) -> Result<(), String> {
-    match rdata {
-        // The bulk of large zones: no encoder needed.
-        RData::A(a) => out.extend_from_slice(&a.0.octets()),
-        RData::AAAA(a) => out.extend_from_slice(&a.0.octets()),
-        _ => {
-            let mut enc = BinEncoder::new(out);
-            enc.set_name_encoding(NameEncoding::Uncompressed);
-            rdata.emit(&mut enc).map_err(|e| e.to_string())?;
+/// Length of the uncompressed wire name at the start of `b`.
+fn name_len(b: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    loop {
+        let l = *b.get(pos)? as usize;
+        pos += 1 + l;
+        if l == 0 {
+            return (pos <= b.len()).then_some(pos);
         }
     }
-    Ok(())
 }
 
-fn targets_of(rdata: &RData) -> Option<Box<[u8]>> {
-    match rdata {
-        RData::NS(ns) => Some(key_of(&ns.0)),
-        RData::MX(mx) => Some(key_of(&mx.exchange)),
-        RData::SRV(srv) => Some(key_of(&srv.target)),
-        _ => None,
-    }
+/// The lower-cased name in an NS, MX or SRV RDATA that wants additional-section processing.
+fn target_of(rtype: u16, rdata: &[u8]) -> Option<Box<[u8]>> {
+    let from = match rtype {
+        rtype::NS => 0,
+        rtype::MX => 2,
+        rtype::SRV => 6,
+        _ => return None,
+    };
+    let mut t: Box<[u8]> = rdata.get(from..)?.into();
+    t.make_ascii_lowercase();
+    Some(t)
 }
 
-/// Checked records in one buffer, in arrival order. Each record: the owner's length and the
-/// owner (length 0: the previous record's owner), type (2 octets), TTL (4), RDLENGTH (2) and
-/// RDATA, the target's length (0: none) and the target.
+/// The SOA's serial and MINIMUM from its RDATA.
+fn soa_fields(rdata: &[u8]) -> Option<(u32, u32)> {
+    let m = name_len(rdata)?;
+    let r = name_len(&rdata[m..])?;
+    let f = rdata.get(m + r..m + r + 20)?;
+    let word = |i: usize| u32::from_be_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]);
+    Some((word(0), word(16)))
+}
+
+/// Checked records in one buffer, in the order they were read. Each record: the owner's length
+/// and the owner, lower-cased (length 0: the previous record's owner), its position (file 2
+/// octets, line 4, column 2), type (2), TTL (4), RDLENGTH (2) and RDATA.
 #[derive(Default)]
-struct Staged {
+pub(crate) struct Staged {
     buf: Vec<u8>,
     last_owner: Vec<u8>,
     /// Number of owner changes: an upper bound on the names.
     owners: usize,
+    /// Number of records.
+    records: usize,
 }
 
 /// One record read back from `Staged`.
 struct StagedRecord<'a> {
     owner: &'a [u8],
+    pos: Pos,
     rtype: u16,
     ttl: u32,
     rdata: &'a [u8],
-    target: Option<&'a [u8]>,
 }
 
 impl Staged {
-    fn push(&mut self, owner: &[u8], rtype: u16, ttl: u32, rdata: &[u8], target: Option<&[u8]>) {
+    /// Appends a record: `owner` a lower-cased wire name, `rdata` at most 65535 octets.
+    pub(crate) fn push(&mut self, owner: &[u8], pos: Pos, rtype: u16, ttl: u32, rdata: &[u8]) {
         // Keys are at most 255 octets (RFC 1035 §2.3.4) and never empty, so 0 is free.
         if owner == self.last_owner.as_slice() {
             self.buf.push(0);
@@ -112,14 +115,21 @@ impl Staged {
             self.last_owner.extend_from_slice(owner);
             self.owners += 1;
         }
+        self.records += 1;
+        self.buf.extend_from_slice(&pos.file.to_le_bytes());
+        self.buf.extend_from_slice(&pos.line.to_le_bytes());
+        self.buf
+            .extend_from_slice(&(pos.col.min(u32::from(u16::MAX)) as u16).to_le_bytes());
         self.buf.extend_from_slice(&rtype.to_be_bytes());
         self.buf.extend_from_slice(&ttl.to_be_bytes());
         self.buf
             .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
         self.buf.extend_from_slice(rdata);
-        let target = target.unwrap_or_default();
-        self.buf.push(target.len() as u8);
-        self.buf.extend_from_slice(target);
+    }
+
+    /// Number of records staged.
+    pub(crate) fn len(&self) -> usize {
+        self.records
     }
 
     fn iter(&self) -> impl Iterator<Item = StagedRecord<'_>> {
@@ -131,19 +141,22 @@ impl Staged {
             if len > 0 {
                 owner = o;
             }
-            let (head, r) = r.split_at(8);
-            let rtype = u16::from_be_bytes([head[0], head[1]]);
-            let ttl = u32::from_be_bytes([head[2], head[3], head[4], head[5]]);
-            let (rdata, r) = r.split_at(u16::from_be_bytes([head[6], head[7]]) as usize);
-            let (&len, r) = r.split_first()?;
-            let (target, r) = r.split_at(len as usize);
+            let (head, r) = r.split_at(16);
+            let pos = Pos {
+                file: u16::from_le_bytes([head[0], head[1]]),
+                line: u32::from_le_bytes([head[2], head[3], head[4], head[5]]),
+                col: u32::from(u16::from_le_bytes([head[6], head[7]])),
+            };
+            let rtype = u16::from_be_bytes([head[8], head[9]]);
+            let ttl = u32::from_be_bytes([head[10], head[11], head[12], head[13]]);
+            let (rdata, r) = r.split_at(u16::from_be_bytes([head[14], head[15]]) as usize);
             rest = r;
             Some(StagedRecord {
                 owner,
+                pos,
                 rtype,
                 ttl,
                 rdata,
-                target: (len > 0).then_some(target),
             })
         })
     }
@@ -216,62 +229,38 @@ impl SetBuf {
 }
 
 impl Zone {
-    /// Builds a zone from parsed records, checking the rules every served zone obeys. Records
-    /// are consumed one by one, each freed once it is checked and encoded; the records of one
-    /// RRset need not be adjacent, but the build is fastest when they are.
-    pub fn build(
+    /// Builds a zone from the records the reader staged, checking the rules every served zone
+    /// obeys; `files` are the files the positions index, for messages that name another record.
+    /// The records of one RRset need not be adjacent, but the build is fastest when they are.
+    pub(crate) fn build(
         file: PathBuf,
-        records: impl IntoIterator<Item = Record>,
-    ) -> Result<Zone, Vec<ZoneProblem>> {
+        staged: Staged,
+        files: &[PathBuf],
+    ) -> Result<Zone, Vec<Problem>> {
         let mut problems = Vec::new();
-        let mut soa: Option<(Box<[u8]>, u32, u32, u32)> = None;
-        // Two passes. First every record is checked and encoded into one flat buffer while the
-        // parser's copies are freed; only then are the zone's many small allocations made, and
-        // they pack densely into the freed space, whose rest goes back to the system. Made while
-        // the parser's memory was being freed, they would land in its holes all over the heap
-        // and keep it resident (1,000,000 A records: 640 MB resident instead of 220 MB).
-        let mut staged = Staged::default();
-        let (mut owner, mut rdata) = (Vec::new(), Vec::new());
-        for record in records {
-            write_key(&record.name, &mut owner);
-            if record.dns_class != DNSClass::IN {
-                problems.push(problem(
-                    Some(&owner[..]),
-                    format!("class {} is not served (only IN)", record.dns_class),
-                ));
-                continue;
-            }
-            let type_code = u16::from(record.record_type());
-            if let RData::SOA(s) = &record.data {
-                if soa.is_some() {
-                    problems.push(problem(Some(&owner[..]), "a second SOA record".into()));
-                    continue;
+        // The first SOA: owner, TTL, MINIMUM, serial, place.
+        type Soa = (Box<[u8]>, u32, u32, u32, Pos);
+        let mut soa: Option<Soa> = None;
+        for r in staged.iter().filter(|r| r.rtype == rtype::SOA) {
+            match &soa {
+                None => {
+                    let (serial, minimum) = soa_fields(r.rdata).unwrap_or_default();
+                    soa = Some((r.owner.into(), r.ttl, minimum, serial, r.pos));
                 }
-                soa = Some((owner.as_slice().into(), record.ttl, s.minimum, s.serial));
+                Some((.., first)) => problems.push(Problem {
+                    pos: Some(r.pos),
+                    message: format!(
+                        "a second SOA record (the first is at {}:{}); a zone has one",
+                        files[first.file as usize].display(),
+                        first.line
+                    ),
+                }),
             }
-            if matches!(record.record_type(), RecordType::OPT | RecordType::TSIG) {
-                problems.push(problem(
-                    Some(&owner[..]),
-                    format!("{} is not a record a zone may hold", record.record_type()),
-                ));
-                continue;
-            }
-            rdata.clear();
-            if let Err(e) = encode_rdata(&record.data, &mut rdata) {
-                problems.push(problem(
-                    Some(&owner[..]),
-                    format!("cannot encode record: {e}"),
-                ));
-                continue;
-            }
-            staged.push(
-                &owner,
-                type_code,
-                record.ttl,
-                &rdata,
-                targets_of(&record.data).as_deref(),
-            );
         }
+        // Two passes: the reader staged every record in one flat buffer while its text was
+        // freed; only now are the zone's many small allocations made, and they pack densely,
+        // whose rest goes back to the system. Made while the text was being read, they would
+        // land in its holes all over the heap and keep it resident.
         let mut nodes: FastMap<Box<[u8]>, Node> =
             FastMap::with_capacity_and_hasher(staged.owners, Default::default());
         let mut set = SetBuf::default();
@@ -285,60 +274,50 @@ impl Zone {
             }
             set.ttl = set.ttl.min(record.ttl);
             if !set.holds(record.rdata) {
-                set.push(record.rdata, record.target.map(Box::from));
+                set.push(record.rdata, target_of(record.rtype, record.rdata));
             }
         }
         set.flush(&mut nodes);
-        drop((set, staged));
-        let Some((origin, soa_ttl, minimum, serial)) = soa else {
-            problems.push(problem(None, "the zone has no SOA record".into()));
+        drop(set);
+        let Some((origin, soa_ttl, minimum, serial, soa_pos)) = soa else {
+            problems.push(Problem {
+                pos: None,
+                message: "not a zone file (no SOA)".into(),
+            });
             return Err(problems);
         };
-        nodes.retain(|owner, node| {
+        // Owners with a problem, found from the nodes; their records are then found in the
+        // staged buffer, to report each at its place (only when there is a problem).
+        let mut outside: HashSet<Box<[u8]>, foldhash::fast::RandomState> = Default::default();
+        nodes.retain(|owner, _| {
             if is_at_or_below(owner, &origin) {
                 return true;
             }
-            for _ in &node.rrsets {
-                problems.push(problem(
-                    Some(owner),
-                    format!(
-                        "{} lies outside the zone {} named by its SOA",
-                        display(owner),
-                        display(&origin)
-                    ),
-                ));
-            }
+            outside.insert(owner.clone());
             false
         });
+        let mut cname_owners: HashSet<Box<[u8]>, foldhash::fast::RandomState> = Default::default();
         for (owner, node) in &mut nodes {
-            if node
-                .get(rtype::CNAME)
-                .is_some_and(|c| c.rdatas().nth(1).is_some())
-            {
-                problems.push(problem(
-                    Some(owner),
-                    format!("{} has more than one CNAME", display(owner)),
-                ));
-            }
             node.rrsets.sort_by_key(|r| r.rtype);
             node.rrsets.shrink_to_fit();
-            // RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME stands alone.
-            if node.get(rtype::CNAME).is_some()
-                && let Some(other) = node.rrsets.iter().find(|r| !may_share_with_cname(r.rtype))
+            if let Some(c) = node.get(rtype::CNAME)
+                && (c.rdatas().nth(1).is_some()
+                    || node.rrsets.iter().any(|r| !may_share_with_cname(r.rtype)))
             {
-                problems.push(ZoneProblem {
-                    at: ProblemAt::CnameConflict,
-                    ..problem(
-                        Some(owner),
-                        format!(
-                            "{} has a CNAME and other data ({}); a CNAME must be the only record at its name (RFC 2181 §10.1)",
-                            display(owner),
-                            RecordType::from(other.rtype)
-                        ),
-                    )
-                });
+                cname_owners.insert(owner.clone());
             }
         }
+        if !outside.is_empty() || !cname_owners.is_empty() {
+            locate(
+                &staged,
+                files,
+                &origin,
+                &outside,
+                &cname_owners,
+                &mut problems,
+            );
+        }
+        drop(staged);
         let mut zone = Zone {
             sources: Vec::new(),
             origin: origin.clone(),
@@ -349,13 +328,13 @@ impl Zone {
         };
         match zone.nodes.get(&origin[..]) {
             Some(apex) if apex.get(rtype::NS).is_some() => {}
-            _ => problems.push(problem(
-                Some(&origin),
-                format!(
+            _ => problems.push(Problem {
+                pos: Some(soa_pos),
+                message: format!(
                     "the zone {} has no NS records at its apex",
                     display(&origin)
                 ),
-            )),
+            }),
         }
         zone.add_empty_non_terminals();
         release_freed_memory();
@@ -386,135 +365,191 @@ impl Zone {
     }
 }
 
+/// Finds, in the order the records were read, the records of the owners that have a problem:
+/// every record outside the origin; the record that made a CNAME share its name (the first other
+/// record after a CNAME, or the CNAME after other data); a second, different CNAME at a name.
+fn locate(
+    staged: &Staged,
+    files: &[PathBuf],
+    origin: &[u8],
+    outside: &HashSet<Box<[u8]>, foldhash::fast::RandomState>,
+    cname_owners: &HashSet<Box<[u8]>, foldhash::fast::RandomState>,
+    problems: &mut Vec<Problem>,
+) {
+    /// What was seen at a CNAME owner so far.
+    #[derive(Default)]
+    struct Seen<'a> {
+        cname: Option<(&'a [u8], Pos)>,
+        other: Option<u16>,
+        reported: bool,
+    }
+    let mut seen: FastMap<&[u8], Seen<'_>> = FastMap::default();
+    for r in staged.iter() {
+        if outside.contains(r.owner) {
+            problems.push(Problem {
+                pos: Some(r.pos),
+                message: format!(
+                    "{} lies outside the zone {} named by its SOA",
+                    display(r.owner),
+                    display(origin)
+                ),
+            });
+            continue;
+        }
+        if !cname_owners.contains(r.owner) {
+            continue;
+        }
+        let s = seen.entry(r.owner).or_default();
+        if r.rtype == rtype::CNAME {
+            match s.cname {
+                Some((first, _)) if first.eq_ignore_ascii_case(r.rdata) => {}
+                Some((_, at)) => problems.push(Problem {
+                    pos: Some(r.pos),
+                    message: format!(
+                        "{} has a second CNAME record (the first is at {}:{}); a name has at most one CNAME (RFC 2181 §10.1)",
+                        display(r.owner),
+                        files[at.file as usize].display(),
+                        at.line
+                    ),
+                }),
+                None => {
+                    s.cname = Some((r.rdata, r.pos));
+                    if let (Some(other), false) = (s.other, s.reported) {
+                        s.reported = true;
+                        problems.push(conflict(r.owner, other, r.pos));
+                    }
+                }
+            }
+        } else if !may_share_with_cname(r.rtype) {
+            if s.cname.is_some() && !s.reported {
+                s.reported = true;
+                problems.push(conflict(r.owner, r.rtype, r.pos));
+            }
+            s.other.get_or_insert(r.rtype);
+        }
+    }
+}
+
+/// RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME stands alone.
+fn conflict(owner: &[u8], other: u16, pos: Pos) -> Problem {
+    Problem {
+        pos: Some(pos),
+        message: format!(
+            "{} has a CNAME and other data ({}); a CNAME must be the only record at its name (RFC 2181 §10.1)",
+            display(owner),
+            type_name(other)
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
-    use std::str::FromStr;
-
-    use hickory_proto::rr::Name;
-    use hickory_proto::rr::rdata::{A, NS, SOA};
+    use std::io::Write;
 
     use super::*;
+    use crate::wire::name::NameBuf;
 
-    fn name(s: &str) -> Name {
-        Name::from_str(s).unwrap()
+    fn key(s: &str) -> Vec<u8> {
+        let mut n = NameBuf::new();
+        for l in s.trim_end_matches('.').split('.') {
+            n.push_label(l.as_bytes()).unwrap();
+        }
+        n.push_root().unwrap();
+        n.as_bytes().to_vec()
     }
 
-    fn rec(owner: &str, ttl: u32, data: RData) -> Record {
-        Record::from_rdata(name(owner), ttl, data)
-    }
+    const APEX: &str = "$TTL 300\n@ SOA ns h 1 2 3 4 60\n@ NS ns\n";
 
-    fn a(ip: [u8; 4]) -> RData {
-        RData::A(A(Ipv4Addr::from(ip)))
-    }
-
-    fn ns(target: &str) -> RData {
-        RData::NS(NS(name(target)))
-    }
-
-    fn apex() -> Vec<Record> {
-        let soa = SOA::new(name("ns.example."), name("h.example."), 1, 2, 3, 4, 60);
-        vec![
-            rec("example.", 300, RData::SOA(soa)),
-            rec("example.", 300, ns("ns.example.")),
-        ]
+    /// The zone `example.` read from `text` after its SOA and NS.
+    fn zone(text: &str) -> Result<Zone, Vec<crate::diag::Diagnostic>> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("example.zone");
+        let mut f = std::fs::File::create(&p).unwrap();
+        write!(f, "{APEX}{text}").unwrap();
+        super::super::file::load_file(&p)
     }
 
     #[test]
     fn records_of_one_set_merge_wherever_they_arrive() {
-        let mut records = apex();
-        records.extend([
-            rec("www.example.", 300, a([192, 0, 2, 1])),
-            rec("ns.example.", 300, a([192, 0, 2, 9])),
-            // The same set again, later, in another case, with a lower TTL and a duplicate.
-            rec("WWW.example.", 60, a([192, 0, 2, 2])),
-            rec("www.example.", 300, a([192, 0, 2, 1])),
-            rec("example.", 300, ns("NS2.example.")),
-            rec("example.", 300, ns("ns.example.")),
-        ]);
-        let z = Zone::build("t".into(), records).unwrap();
-        let www = z.node(&key_of(&name("www.example."))).unwrap();
+        let z = zone(
+            "www A 192.0.2.1\nns A 192.0.2.9\n\
+             WWW.example. 60 A 192.0.2.2\nwww A 192.0.2.1\n@ NS NS2\n@ NS ns\n",
+        )
+        .unwrap();
+        let www = z.node(&key("www.example.")).unwrap();
         assert_eq!(www.rrsets.len(), 1);
         let set = www.get(rtype::A).unwrap();
-        assert_eq!(set.ttl, 60);
+        assert_eq!(set.ttl, 60, "the lowest TTL of the set");
         let rdatas: Vec<&[u8]> = set.rdatas().collect();
         assert_eq!(rdatas, [&[192, 0, 2, 1][..], &[192, 0, 2, 2]]);
         let ns = z.apex().unwrap().get(rtype::NS).unwrap();
         assert_eq!(ns.rdatas().count(), 2);
-        let targets = [key_of(&name("ns.example.")), key_of(&name("ns2.example."))];
-        assert_eq!(&*ns.targets, &targets);
+        let targets: Vec<Box<[u8]>> = vec![key("ns.example.").into(), key("ns2.example.").into()];
+        assert_eq!(&*ns.targets, &targets[..]);
         assert_eq!(
             z.apex().unwrap().rrsets[0].rtype,
             rtype::NS,
             "sorted by type"
         );
+        assert_eq!((z.serial, z.neg_ttl), (1, 60));
     }
 
     #[test]
     fn ancestors_become_empty_non_terminals() {
-        let mut records = apex();
-        records.push(rec("a.b.c.example.", 300, a([192, 0, 2, 1])));
-        records.push(rec("d.c.example.", 300, a([192, 0, 2, 2])));
-        let z = Zone::build("t".into(), records).unwrap();
+        let z = zone("a.b.c A 192.0.2.1\nd.c A 192.0.2.2\n").unwrap();
         for ent in ["b.c.example.", "c.example."] {
-            let n = z.node(&key_of(&name(ent))).unwrap();
+            let n = z.node(&key(ent)).unwrap();
             assert!(n.rrsets.is_empty() && n.balance.is_none(), "{ent}");
         }
         assert_eq!(z.len(), 5);
     }
 
-    fn cname(target: &str) -> RData {
-        RData::CNAME(hickory_proto::rr::rdata::CNAME(name(target)))
-    }
-
     #[test]
     fn a_cname_stands_alone_but_for_its_dnssec_records() {
-        let mut records = apex();
-        records.push(rec("www.example.", 300, cname("ns.example.")));
-        records.push(rec("www.example.", 300, a([192, 0, 2, 1])));
-        let p = Zone::build("t".into(), records).unwrap_err();
-        assert_eq!(p.len(), 1, "{p:?}");
-        assert_eq!(p[0].at, ProblemAt::CnameConflict);
+        let e = zone("www CNAME ns\nwww A 192.0.2.1\n").unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!((e[0].line, e[0].col), (5, 1));
         assert!(
-            p[0].message.contains("CNAME and other data (A)"),
+            e[0].message.contains("CNAME and other data (A)"),
             "{}",
-            p[0].message
+            e[0]
         );
-
         // RRSIG and NSEC may sit next to a CNAME (RFC 4035 §2.5); not served, not refused.
-        let mut records = apex();
-        records.push(rec("www.example.", 300, cname("ns.example.")));
-        for code in CNAME_COMPANIONS {
-            let data = RData::Unknown {
-                code: RecordType::from(code),
-                rdata: hickory_proto::rr::rdata::NULL::with(vec![1, 2, 3]),
-            };
-            records.push(rec("www.example.", 300, data));
-        }
-        Zone::build("t".into(), records).unwrap();
+        zone("www CNAME ns\nwww TYPE46 \\# 3 010203\nwww TYPE47 \\# 3 010203\n").unwrap();
     }
 
     #[test]
-    fn two_cnames_at_a_name_are_a_problem() {
-        let mut records = apex();
-        records.push(rec("www.example.", 300, cname("ns.example.")));
-        records.push(rec("www.example.", 300, cname("other.example.")));
-        let p = Zone::build("t".into(), records).unwrap_err();
-        assert_eq!(p.len(), 1, "{p:?}");
+    fn two_cnames_at_a_name_are_a_problem_but_the_same_one_twice_is_not() {
+        let e = zone("www CNAME ns\nwww CNAME other\n").unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].line, 5);
+        assert!(e[0].message.contains("second CNAME"), "{}", e[0]);
+        zone("www CNAME ns\nWWW CNAME NS\n").unwrap();
+    }
+
+    #[test]
+    fn a_second_soa_is_a_problem_at_it() {
+        let e = zone("@ SOA ns h 2 2 3 4 60\n").unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].line, 4);
         assert!(
-            p[0].message.contains("more than one CNAME"),
+            e[0].message
+                .starts_with("a second SOA record (the first is at "),
             "{}",
-            p[0].message
+            e[0]
         );
     }
 
     #[test]
-    fn names_outside_the_origin_are_problems() {
-        let mut records = apex();
-        records.push(rec("www.other.", 300, a([192, 0, 2, 1])));
-        let p = Zone::build("t".into(), records).unwrap_err();
-        assert_eq!(p.len(), 1);
-        assert_eq!(p[0].owner.as_deref(), Some("www.other."));
-        assert!(p[0].message.contains("lies outside"), "{}", p[0].message);
+    fn names_outside_the_origin_are_problems_at_each_record() {
+        let e = zone("www.other. A 192.0.2.1\n  A 192.0.2.2\n").unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!((e[0].line, e[1].line, e[1].col), (4, 5, 3));
+        assert!(
+            e[0].message
+                .starts_with("www.other. lies outside the zone example."),
+            "{}",
+            e[0]
+        );
     }
 }

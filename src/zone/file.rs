@@ -1,29 +1,34 @@
-//! Reading zone files (RFC 1035 §5) from the zones directory into `Zone`s.
+//! Which files of the zones directory are zones, each file's default origin, and turning what
+//! the reader and the build found into `file:line:col` diagnostics in the file they are in.
 //!
-//! Owns: which files are zones, each file's origin, `$INCLUDE`, and turning every parse or content
-//! error into a `file:line:col` diagnostic in the file the line came from. hickory-proto's parser
-//! reads the text ($ORIGIN, $TTL, relative names); it reports no positions, so `locate` finds
-//! the line in the expanded text and this file maps it back to its file. `$INCLUDE` is expanded
-//! here rather than by hickory, which lets an `$ORIGIN` in the included file leak into the
-//! including one and rejects the origin argument (RFC 1035 §5.1).
-//! Must not: decide answers, or search the text for where an error is (that is `locate`).
+//! Owns: the directory listing (what is skipped), the origin from a file name, and gluing
+//! `reader` to `build` (the sources a zone was read from). Must not: read zone text (see
+//! `reader`) or decide answers.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 
-use hickory_proto::rr::Name;
-use hickory_proto::serialize::txt::Parser;
-
 use super::Zone;
-use super::locate::{entries, failing_line, line_at, locate_problem, repeated_cnames};
+use super::reader::{read_zone, text_name};
 use crate::diag::Diagnostic;
-use crate::wire::name::display;
 
-/// Loads every zone file in `dir`: regular files not starting with `.` and not ending in `~`.
-/// Subdirectories are not read (a place for `$INCLUDE`d pieces).
+pub use super::reader::{
+    MAX_ERRORS, MAX_FILE_BYTES, MAX_GENERATED, MAX_INCLUDE_DEPTH, MAX_INCLUDES, MAX_LINE_BYTES,
+};
+
+/// Endings of files in the zones directory that are not zones: editors' backups and swap
+/// files, patch leftovers, notes.
+const SKIPPED_ENDINGS: [&str; 7] = ["~", ".swp", ".bak", ".orig", ".rej", ".md", ".txt"];
+
+/// Whether a file in the zones directory is read as a zone: not hidden (`.` first) and not one
+/// of `SKIPPED_ENDINGS`.
+pub fn is_zone_file_name(name: &str) -> bool {
+    !name.starts_with('.') && !SKIPPED_ENDINGS.iter().any(|e| name.ends_with(e))
+}
+
+/// Loads every zone file in `dir`: regular files (or symlinks to one) whose name
+/// `is_zone_file_name`. Subdirectories are not read (a place for `$INCLUDE`d pieces).
 pub fn load_dir(dir: &Path) -> Result<Vec<Arc<Zone>>, Vec<Diagnostic>> {
     load_dir_reusing(dir, &|_| None)
 }
@@ -52,7 +57,7 @@ pub fn load_dir_reusing(
         .map(|e| e.path())
         .filter(|p| {
             let n = p.file_name().and_then(|n| n.to_str()).unwrap_or(".");
-            !n.starts_with('.') && !n.ends_with('~') && p.is_file()
+            is_zone_file_name(n) && p.is_file()
         })
         .collect();
     files.sort();
@@ -86,324 +91,65 @@ pub fn load_dir_reusing(
     }
 }
 
-/// The origin a file's relative names start from before any `$ORIGIN`: its file name without a
-/// `.zone` or `.db` ending (`example.com.zone` → `example.com.`).
-fn origin_from_file_name(path: &Path) -> Option<Name> {
+/// The origin a file's relative names start from before any `$ORIGIN`, as a wire name: its file
+/// name without a `.zone` or `.db` ending (`example.com.zone` → `example.com.`).
+fn origin_from_file_name(path: &Path) -> Option<Vec<u8>> {
     let name = path.file_name()?.to_str()?;
     let base = name
         .strip_suffix(".zone")
         .or_else(|| name.strip_suffix(".db"))
         .unwrap_or(name);
-    let mut n = Name::from_str(base).ok()?;
-    n.set_fqdn(true);
-    Some(n)
+    let base = base.strip_suffix('.').unwrap_or(base);
+    let mut out = Vec::new();
+    text_name(format!("{base}.").as_bytes(), None, &mut out).ok()?;
+    Some(out)
 }
 
-/// Most nested `$INCLUDE`s (a file that includes itself would otherwise never end).
-pub const MAX_INCLUDE_DEPTH: usize = 8;
-
-/// Most `$INCLUDE` directives one zone may expand, in all its files together. Depth alone does
-/// not bound the work: eight levels of files that each include the next eight times are 8⁸
-/// (16.7 million) expansions, and one line of text each.
-pub const MAX_INCLUDES: usize = 64;
-
-/// Largest zone: its file, and its text with everything it includes. Checked before a byte is
-/// read (from the file's size) and while reading (a file that grows, or a device, stops here),
-/// so a reload never commits more memory to text than this; the parsed zone costs a few times
-/// more. Room for about 2.5 million short records (a million A records are about 25 MB).
-pub const MAX_ZONE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Longest line of a zone file. The longest legitimate record fits many times over (64 KiB of
-/// RDATA is about 130 KiB as hex, but it is written over several lines in parentheses); one
-/// long line is held whole by the parser, in several copies.
-pub const MAX_LINE_BYTES: usize = 64 * 1024;
-
-/// Why a zone file's text could not be had.
-enum ReadError {
-    /// Reading failed (absent, unreadable, not UTF-8).
-    Io(std::io::Error),
-    /// Larger than allowed: the file's size, when its metadata told it.
-    TooBig(Option<u64>),
-}
-
-/// Reads `path` as text, at most `limit` bytes: its size is checked first and the read is
-/// bounded, so neither a large file nor one that grows while read takes more memory.
-fn read_bounded(path: &Path, limit: u64) -> Result<String, ReadError> {
-    let file = fs::File::open(path).map_err(ReadError::Io)?;
-    let size = file.metadata().map_err(ReadError::Io)?.len();
-    if size > limit {
-        return Err(ReadError::TooBig(Some(size)));
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(ReadError::Io)?;
-    if bytes.len() as u64 > limit {
-        return Err(ReadError::TooBig(None));
-    }
-    String::from_utf8(bytes)
-        .map_err(|e| ReadError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
-}
-
-/// The first line of `text` (the content of `path`) longer than `MAX_LINE_BYTES`, as an error.
-fn check_line_lengths(path: &Path, text: &str) -> Result<(), Diagnostic> {
-    match text
-        .split('\n')
-        .enumerate()
-        .find(|(_, l)| l.len() > MAX_LINE_BYTES)
-    {
-        None => Ok(()),
-        Some((i, l)) => Err(Diagnostic::new(
-            path,
-            i + 1,
-            1,
-            format!(
-                "line is {} bytes long; a zone file line may be at most {MAX_LINE_BYTES} bytes (64 KiB): split the record over lines in parentheses",
-                l.len()
-            ),
-        )),
-    }
-}
-
-/// Whether `text` holds `word`, in any case.
-fn mentions(text: &str, word: &str) -> bool {
-    let (b, w) = (text.as_bytes(), word.as_bytes());
-    let Some(&first) = w.first() else {
-        return true;
-    };
-    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
-    let mut from = 0;
-    while let Some(i) = b[from..].iter().position(|&c| c == lo || c == up) {
-        let at = from + i;
-        if b.get(at..at + w.len())
-            .is_some_and(|x| x.eq_ignore_ascii_case(w))
-        {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
-}
-
-/// Loads and validates one zone file.
+/// Loads and validates one zone file: every error of it and of the files it includes, each in
+/// the file it is in (capped at `MAX_ERRORS`).
 pub fn load_file(path: &Path) -> Result<Zone, Vec<Diagnostic>> {
-    let text = read_bounded(path, MAX_ZONE_BYTES).map_err(|e| {
-        let message = match e {
-            ReadError::Io(e) => format!("cannot read zone file: {e}"),
-            ReadError::TooBig(size) => format!(
-                "zone file is {}; a zone may be at most {MAX_ZONE_BYTES} bytes (64 MiB)",
-                size.map_or("larger than that".into(), |s| format!("{s} bytes"))
-            ),
-        };
-        vec![Diagnostic::new(path, 0, 0, message)]
-    })?;
-    check_line_lengths(path, &text).map_err(|d| vec![d])?;
     let origin = origin_from_file_name(path);
-    let mut expanded = Expanded::default();
-    if has_include(&text) {
-        expanded.read = text.len() as u64;
-        expanded.digests.push(super::digest(text.as_bytes()));
-        expand(path, &text, origin.as_ref(), 0, &mut expanded).map_err(|d| vec![d])?;
-        drop(text);
-    } else {
-        // Nothing to expand: the text is the file's, line for line.
-        expanded.files.push(path.to_path_buf());
-        expanded.digests.push(super::digest(text.as_bytes()));
-        expanded.text = text;
-        if !expanded.text.is_empty() && !expanded.text.ends_with('\n') {
-            expanded.text.push('\n');
-        }
+    let read = read_zone(path, origin.as_deref());
+    let mut errors = read.errors;
+    if errors.len() >= MAX_ERRORS || (!errors.is_empty() && read.staged.len() == 0) {
+        return Err(errors);
     }
-    let text = expanded.text.as_str();
-    let parsed = Parser::new(text, Some(path.to_path_buf()), origin.clone()).parse();
-    let records = match parsed {
-        // Moved, not copied: each parsed set is freed as the zone takes its records.
-        Ok((_, sets)) => sets.into_values().flat_map(|s| s.into_parts().records),
-        Err(e) => {
-            let (file, line) = failing_line(text, path, origin.as_ref())
-                .map_or((path, 0), |l| expanded.source(path, l));
-            return Err(vec![Diagnostic::new(file, line, 1, e.to_string())]);
-        }
-    };
-    // The parser keeps the last of two CNAMEs at a name: found in the text, before it is gone.
-    let mut errors = Vec::new();
-    if mentions(text, "cname") {
-        for (owner, first, again) in repeated_cnames(text, origin.as_ref()) {
-            let (f1, l1) = expanded.source(path, first);
-            let message = format!(
-                "{} has a second CNAME record (the first is at {}:{l1}); a name has at most one CNAME (RFC 2181 §10.1)",
-                display(&owner),
-                f1.display()
-            );
-            let (file, line) = expanded.source(path, again);
-            errors.push(Diagnostic::new(file, line, 1, message));
-        }
-    }
-    match Zone::build(path.to_path_buf(), records) {
+    let files = read.files;
+    match Zone::build(path.to_path_buf(), read.staged, &files) {
         Ok(mut zone) if errors.is_empty() => {
-            zone.sources = expanded
-                .files
-                .iter()
-                .zip(&expanded.digests)
-                .map(|(path, &digest)| super::Source {
-                    path: path.clone(),
-                    digest,
-                })
+            zone.sources = files
+                .into_iter()
+                .zip(read.digests)
+                .map(|(path, digest)| super::Source { path, digest })
                 .collect();
             Ok(zone)
         }
         Ok(_) => Err(errors),
-        Err(problems) => {
-            errors.extend(problems.into_iter().map(|problem| {
-                let (file, line) = locate_problem(&expanded.text, origin.as_ref(), &problem)
-                    .map_or((path, 1), |l| expanded.source(path, l));
-                Diagnostic::new(file, line, 1, problem.message)
+        Err(mut problems) => {
+            if !errors.is_empty() {
+                // "No SOA" when the reader already said what was wrong with it.
+                problems.retain(|p| p.pos.is_some());
+            }
+            let room = MAX_ERRORS.saturating_sub(errors.len());
+            let more = problems.len().saturating_sub(room);
+            let shown = problems.len() - more;
+            errors.extend(problems.into_iter().take(shown).map(|p| match p.pos {
+                Some(pos) => Diagnostic::new(
+                    &files[pos.file as usize],
+                    pos.line as usize,
+                    pos.col as usize,
+                    p.message,
+                ),
+                None => Diagnostic::new(path, 0, 0, p.message),
             }));
-            errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+            errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+            if more > 0 {
+                let summary = format!("… and {more} more errors");
+                errors.push(Diagnostic::new(path, 0, 0, summary));
+            }
             Err(errors)
         }
     }
-}
-
-/// Whether `text` may hold an `$INCLUDE` directive (case-insensitive; one in a comment or a
-/// string counts too, which only costs the slower, exact expansion).
-fn has_include(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(i) = bytes[from..].iter().position(|&c| c == b'$') {
-        let at = from + i + 1;
-        if bytes
-            .get(at..at + 7)
-            .is_some_and(|w| w.eq_ignore_ascii_case(b"include"))
-        {
-            return true;
-        }
-        from = at;
-    }
-    false
-}
-
-/// Zone text with every `$INCLUDE` replaced by the text of the file it names, and the file and
-/// line each of its lines came from, so diagnostics point into the right file.
-#[derive(Debug, Default)]
-struct Expanded {
-    text: String,
-    /// Every file read, the zone file first.
-    files: Vec<PathBuf>,
-    /// The digest of each of `files`' bytes, in the same order.
-    digests: Vec<u64>,
-    /// For line `n` (from 1) of `text`, entry `n - 1`: its file (index into `files`) and line.
-    /// Empty when the zone file includes nothing: then `text` is that file, line for line.
-    lines: Vec<(usize, usize)>,
-    /// `$INCLUDE`s expanded so far, in all files (at most `MAX_INCLUDES`).
-    includes: usize,
-    /// Bytes of every file read so far (at most `MAX_ZONE_BYTES`).
-    read: u64,
-}
-
-impl Expanded {
-    /// Appends `chunk` of file `file` (an index into `files`), whose first line is `first`.
-    fn push(&mut self, chunk: &str, file: usize, first: usize) {
-        for (i, l) in chunk.split_inclusive('\n').enumerate() {
-            self.text.push_str(l);
-            if !l.ends_with('\n') {
-                self.text.push('\n');
-            }
-            self.lines.push((file, first + i));
-        }
-    }
-
-    /// Where line `line` of the expanded text came from.
-    fn source<'a>(&'a self, root: &'a Path, line: usize) -> (&'a Path, usize) {
-        match line.checked_sub(1).and_then(|i| self.lines.get(i)) {
-            Some(&(f, l)) => (&self.files[f], l),
-            None => (root, line),
-        }
-    }
-}
-
-/// Expands the `$INCLUDE` entries of `text` (the content of `path`, read under `origin`) into
-/// `out`. RFC 1035 §5.1: the included file is read under the origin given as the directive's
-/// second argument, else the current one, and whatever `$ORIGIN` it sets does not change the
-/// origin of the including file, which is restored after it. Relative file names are relative
-/// to the including file's directory.
-fn expand(
-    path: &Path,
-    text: &str,
-    origin: Option<&Name>,
-    depth: usize,
-    out: &mut Expanded,
-) -> Result<(), Diagnostic> {
-    let me = out.files.len();
-    out.files.push(path.to_path_buf());
-    let mut current_origin = origin.cloned();
-    let mut copied = 0;
-    for entry in entries(text) {
-        let Some(first) = entry.owner.as_deref() else {
-            continue;
-        };
-        if first.eq_ignore_ascii_case("$ORIGIN") {
-            // As hickory reads it; a bad name is reported by the parser.
-            current_origin = entry.arg.as_deref().and_then(|a| Name::parse(a, None).ok());
-            continue;
-        }
-        if !first.eq_ignore_ascii_case("$INCLUDE") {
-            continue;
-        }
-        out.push(&text[copied..entry.start], me, line_at(text, copied));
-        copied = entry.end.min(text.len());
-        let here = |m: String| Diagnostic::new(path, entry.line, 1, m);
-        if depth >= MAX_INCLUDE_DEPTH {
-            return Err(here(format!(
-                "$INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)"
-            )));
-        }
-        let Some(file) = entry.arg.as_deref() else {
-            return Err(here("$INCLUDE needs a file name".into()));
-        };
-        out.includes += 1;
-        if out.includes > MAX_INCLUDES {
-            return Err(here(format!(
-                "more than {MAX_INCLUDES} $INCLUDEs in this zone (counted over all its files)"
-            )));
-        }
-        let file = path.parent().unwrap_or(Path::new(".")).join(file);
-        let budget = MAX_ZONE_BYTES.saturating_sub(out.read);
-        let included = read_bounded(&file, budget).map_err(|e| {
-            here(match e {
-                ReadError::Io(err) => format!("cannot read {}: {err}", file.display()),
-                ReadError::TooBig(Some(size)) if size > MAX_ZONE_BYTES => format!(
-                    "{} is {size} bytes; a zone may be at most {MAX_ZONE_BYTES} bytes (64 MiB)",
-                    file.display()
-                ),
-                ReadError::TooBig(_) => format!(
-                    "{} takes the zone with what it includes past {MAX_ZONE_BYTES} bytes (64 MiB)",
-                    file.display()
-                ),
-            })
-        })?;
-        out.read += included.len() as u64;
-        out.digests.push(super::digest(included.as_bytes()));
-        check_line_lengths(&file, &included)?;
-        let inner = match entry.arg2.as_deref() {
-            None => current_origin.clone(),
-            Some(o) => {
-                let mut n = Name::parse(o, current_origin.as_ref())
-                    .map_err(|err| here(format!("bad origin {o} for $INCLUDE: {err}")))?;
-                n.set_fqdn(true);
-                Some(n)
-            }
-        };
-        if let Some(o) = &inner {
-            out.push(&format!("$ORIGIN {}", o.to_ascii()), me, entry.line);
-        }
-        expand(&file, &included, inner.as_ref(), depth + 1, out)?;
-        if let Some(o) = &current_origin {
-            out.push(&format!("$ORIGIN {}", o.to_ascii()), me, entry.line);
-        }
-    }
-    out.push(&text[copied..], me, line_at(text, copied));
-    Ok(())
 }
 
 #[cfg(test)]
@@ -413,9 +159,11 @@ mod tests {
     #[test]
     fn file_name_gives_the_default_origin() {
         let n = origin_from_file_name(Path::new("/z/example.com.zone")).unwrap();
-        assert_eq!(n.to_ascii(), "example.com.");
+        assert_eq!(n, b"\x07example\x03com\x00");
         let n = origin_from_file_name(Path::new("example.org")).unwrap();
-        assert_eq!(n.to_ascii(), "example.org.");
+        assert_eq!(n, b"\x07example\x03org\x00");
+        let n = origin_from_file_name(Path::new("example.net.db")).unwrap();
+        assert_eq!(n, b"\x07example\x03net\x00");
     }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -561,12 +309,12 @@ mod tests {
         let big = d.path().join("big.inc");
         fs::File::create(&big)
             .unwrap()
-            .set_len(MAX_ZONE_BYTES + 1)
+            .set_len(MAX_FILE_BYTES + 1)
             .unwrap();
         let p = d.path().join("example.zone");
         fs::File::create(&p)
             .unwrap()
-            .set_len(MAX_ZONE_BYTES + 1)
+            .set_len(MAX_FILE_BYTES + 1)
             .unwrap();
         let e = load_file(&p).unwrap_err();
         assert_eq!(e[0].file, p);
@@ -640,7 +388,7 @@ mod tests {
     }
 
     fn has(z: &Zone, name: &str) -> bool {
-        let key = crate::wire::name::key_of(&Name::from_str(name).unwrap());
+        let key = crate::wire::name::key_of(&hickory_proto::rr::Name::from_ascii(name).unwrap());
         z.node(&key).is_some_and(|n| !n.rrsets.is_empty())
     }
 

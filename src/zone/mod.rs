@@ -13,7 +13,7 @@
 mod build;
 pub mod file;
 pub mod find;
-mod locate;
+mod reader;
 mod reuse;
 mod served;
 
@@ -22,7 +22,6 @@ use std::path::PathBuf;
 
 use crate::wire::rtype;
 
-pub use build::{ProblemAt, ZoneProblem};
 pub use reuse::unchanged;
 pub use served::ServedZone;
 

@@ -7,7 +7,7 @@
 use std::io::Read;
 
 use super::Zone;
-use super::file::MAX_ZONE_BYTES;
+use super::file::MAX_FILE_BYTES;
 
 /// Whether every file `zone` was read from still has the digest it had when the zone was
 /// built. The zone file comes first in `sources`: when its bytes are unchanged, its
@@ -21,8 +21,8 @@ pub fn unchanged(zone: &Zone) -> bool {
                 return false;
             };
             let mut bytes = Vec::new();
-            match file.take(MAX_ZONE_BYTES + 1).read_to_end(&mut bytes) {
-                Ok(n) if n as u64 <= MAX_ZONE_BYTES => super::digest(&bytes) == s.digest,
+            match file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+                Ok(n) if n as u64 <= MAX_FILE_BYTES => super::digest(&bytes) == s.digest,
                 _ => false,
             }
         })

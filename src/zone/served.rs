@@ -103,8 +103,7 @@ impl ServedZone {
 mod tests {
     use std::str::FromStr;
 
-    use hickory_proto::rr::rdata::{A, NS, SOA, TXT};
-    use hickory_proto::rr::{Name, RData, Record};
+    use hickory_proto::rr::Name;
 
     use super::*;
     use crate::wire::name::key_of;
@@ -115,19 +114,15 @@ mod tests {
     }
 
     fn zone() -> Arc<Zone> {
-        let n = |s: &str| Name::from_str(s).unwrap();
-        let soa = SOA::new(n("ns.example."), n("h.example."), 1, 2, 3, 4, 60);
-        let records = vec![
-            Record::from_rdata(n("example."), 300, RData::SOA(soa)),
-            Record::from_rdata(n("example."), 300, RData::NS(NS(n("ns.example.")))),
-            Record::from_rdata(n("ns.example."), 300, RData::A(A([192, 0, 2, 1].into()))),
-            Record::from_rdata(
-                n("www.example."),
-                300,
-                RData::TXT(TXT::new(vec!["hi".into()])),
-            ),
-        ];
-        Arc::new(Zone::build("t".into(), records).unwrap())
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("example.zone");
+        std::fs::write(
+            &p,
+            "$TTL 300\nexample. SOA ns.example. h.example. 1 2 3 4 60\n\
+             example. NS ns.example.\nns.example. A 192.0.2.1\nwww.example. TXT hi\n",
+        )
+        .unwrap();
+        Arc::new(super::super::file::load_file(&p).unwrap())
     }
 
     #[test]

@@ -127,7 +127,11 @@ fn check_reports_each_problem_with_file_line_and_column() {
     );
     let lines = problems(&config);
     let zones = dir.path().join("zones");
-    let com = format!("{}:8:1: ", zones.join("example.com.zone").display());
+    // Each at the offending token, quoting it.
+    let com = format!(
+        "{}:8:10: 192.0.2.300 is not an IPv4 address",
+        zones.join("example.com.zone").display()
+    );
     // The A record that joins the CNAME is the offending one.
     let net = format!("{}:6:1: ", zones.join("example.net.zone").display());
     assert!(lines.iter().any(|l| l.starts_with(&com)), "{lines:?}");
@@ -137,7 +141,10 @@ fn check_reports_each_problem_with_file_line_and_column() {
             .any(|l| l.starts_with(&net) && l.contains("CNAME and other data")),
         "{lines:?}"
     );
-    let inc = format!("{}:2:1: ", zones.join("parts/hosts.inc").display());
+    let inc = format!(
+        "{}:2:13: 192.0.2.3 is not an IPv6 address",
+        zones.join("parts/hosts.inc").display()
+    );
     assert!(lines.iter().any(|l| l.starts_with(&inc)), "{lines:?}");
     assert_eq!(lines.len(), 3, "{lines:?}");
     drop(dir);
@@ -301,7 +308,10 @@ fn sighup_reloads_zones_and_keeps_serving_when_the_new_ones_are_broken() {
     )
     .unwrap();
     s.signal("HUP");
-    let place = format!("{}:8:1:", zone_file.display());
+    let place = format!(
+        "{}:8:13: 192.0.2.300 is not an IPv4 address",
+        zone_file.display()
+    );
     s.wait_log(1, |l| l.contains(&place));
     s.wait_log(1, |l| l.contains("reload rejected"));
     assert_eq!(addrs(&udp(addr, &new())), vec!["192.0.2.99"]);
