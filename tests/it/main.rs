@@ -24,3 +24,4 @@ mod reload_safety;
 mod rrl;
 mod status_page;
 mod udp_source;
+mod zone_differential;
