@@ -530,15 +530,6 @@ async fn an_ecs_scope_in_a_query_is_formerr() {
 
 // ---- Knot interoperability ----
 
-/// Finds an executable in PATH or the sbin directories.
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 /// A port free for both UDP and TCP on `ip` right now.
 fn free_port(ip: IpAddr) -> u16 {
     eventually(

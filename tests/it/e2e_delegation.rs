@@ -25,7 +25,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{GSLB_BIN, addrs, backend, eventually, query, section, udp_from, wait_for};
+use crate::harness::{
+    GSLB_BIN, addrs, backend, eventually, query, section, udp_from, wait_for, which,
+};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
@@ -200,19 +202,6 @@ zone:
     file: "{d}/example.com.zone"
 "#
     )
-}
-
-/// Finds an executable in PATH or the sbin directories (where Debian puts these daemons).
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
 }
 
 fn effective_uid() -> Option<u32> {

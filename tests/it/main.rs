@@ -27,3 +27,4 @@ mod reload_under_queries;
 mod rrl;
 mod status_page;
 mod udp_source;
+mod zone_differential;

@@ -227,7 +227,12 @@ impl Reader {
             Ok(b) => b,
             Err(e) => {
                 let m = e.message(&path, false);
-                self.error_at(file, &here, m);
+                // A file that cannot be read is the file name's fault; a bound, the directive's.
+                let at = match e {
+                    ReadError::Io(_) => toks[1],
+                    ReadError::TooBig(_) => here,
+                };
+                self.error_at(file, &at, m);
                 return;
             }
         };

@@ -10,6 +10,20 @@ use std::time::Duration;
 /// The `gslb` binary cargo built for these tests.
 pub(crate) const GSLB_BIN: &str = env!("CARGO_BIN_EXE_gslb");
 
+/// Finds an executable by name in PATH or the sbin directories (where Debian puts daemons and
+/// checkers such as `nsd-checkzone`, which are not on a normal user's PATH).
+pub(crate) fn which(name: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(std::path::PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 /// Runs the real `gslb` binary with `args` (RUST_LOG=warn): exit code, stdout, stderr.
 pub(crate) async fn run_gslb(args: Vec<String>) -> (i32, String, String) {
     tokio::task::spawn_blocking(move || {
