@@ -6,8 +6,15 @@
 //! views of failing open (DNS, `/v1/status`, the metric, explain, the page) agreeing, with every
 //! endpoint drained (not failing open: NODATA) and with every endpoint down (failing open).
 //!
+//! The alerting part is driven over the DevTools protocol by `tests/browser/status-page.mjs`
+//! (Node, standard library only): at 1280×900 the banner at the top names the degraded name,
+//! which is listed first; a click on a drain button (answering the token prompt) drains the
+//! endpoint, which the test checks through `/v1/status`. The screenshot is kept in
+//! `<target dir>/test-artifacts/status-page.png`.
+//!
 //! Needs Chromium (Debian: `apt-get install chromium`; or set `GSLB_CHROMIUM` to a Chrome or
-//! Chromium binary). Without it the test fails when `CI` is set and is skipped otherwise.
+//! Chromium binary) and Node (`nodejs`, or `GSLB_NODE`); without them the tests fail, saying
+//! what to install (`.ci/run` installs both).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,24 +37,47 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The browser, or None (with a message) when it is missing outside CI. In CI a missing
-/// browser fails the test: the status page would otherwise go untested unnoticed.
-fn require_chromium() -> Option<PathBuf> {
-    match chromium() {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => panic!(
+/// The browser. A missing browser fails the test (with what to install): the status page would
+/// otherwise go untested unnoticed. `.ci/run` installs it.
+fn require_chromium() -> PathBuf {
+    chromium().unwrap_or_else(|| {
+        panic!(
             "status page test: no Chromium found (looked for GSLB_CHROMIUM, /usr/bin/chromium, \
-             chromium, chromium-browser, google-chrome in PATH) and CI is set: install Debian's \
-             `chromium` package or set GSLB_CHROMIUM"
-        ),
-        None => {
-            eprintln!(
-                "SKIPPED status page test: no Chromium found (install Debian's `chromium` \
-                 package or set GSLB_CHROMIUM); in CI this is a failure"
-            );
-            None
-        }
+             chromium, chromium-browser, google-chrome in PATH): install Debian's `chromium` \
+             package (.ci/run does) or set GSLB_CHROMIUM"
+        )
+    })
+}
+
+/// Node, which runs the DevTools-protocol script `tests/browser/status-page.mjs`: `GSLB_NODE`,
+/// else `node` in PATH. Missing, it fails the test with what to install.
+fn require_node() -> PathBuf {
+    if let Some(p) = std::env::var_os("GSLB_NODE") {
+        return PathBuf::from(p);
     }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("node"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "status page test: no `node` in PATH (needed to drive Chromium over the DevTools \
+                 protocol): install Debian's `nodejs` package (.ci/run does) or set GSLB_NODE"
+            )
+        })
+}
+
+/// Where test artifacts go: `<target dir>/test-artifacts/` (the test binary is
+/// `<target dir>/<profile>/deps/it-…`).
+fn artifacts_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .map_or_else(std::env::temp_dir, Path::to_path_buf);
+    let dir = target.join("test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Runs headless Chromium on `url` with `args` added; returns its stdout. Fails if it does not
@@ -144,9 +174,7 @@ fn rows(table: &str) -> Vec<(String, Vec<String>)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_status_page_shows_what_went_down() {
-    let Some(bin) = require_chromium() else {
-        return;
-    };
+    let bin = require_chromium();
     let (mut b, s) = start_balanced("all", 3, "none", "").await;
     b[0].stop();
     let (code, body) = admin_post(&s, &format!("/v1/endpoints/{}/drain", EPS[2]), None).await;
@@ -164,7 +192,7 @@ async fn the_status_page_shows_what_went_down() {
     );
     let summary = between(&dom, "<span id=\"summary\">", "</span>").unwrap();
     assert!(
-        summary.starts_with("1 balanced names, 1 zones"),
+        summary.starts_with("1 balanced name, 1 zone ·"),
         "{summary}"
     );
 
@@ -271,9 +299,7 @@ async fn failing_open_views(s: &TestServer, bin: &Path) -> (Vec<String>, bool, f
 
 #[tokio::test(flavor = "multi_thread")]
 async fn all_five_views_agree_on_failing_open() {
-    let Some(bin) = require_chromium() else {
-        return;
-    };
+    let bin = require_chromium();
     // Every endpoint drained: nothing to fail open to. DNS answers NODATA, and no view may say
     // the name is failing open (they once did: three places decided it, and disagreed).
     let (mut b, s) = start_balanced("all", 3, "all", "").await;
@@ -306,6 +332,111 @@ async fn all_five_views_agree_on_failing_open() {
         (status, metric, explain, page),
         (true, 1.0, true, true),
         "status, metric, explain and page when every endpoint is down"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_banner_names_what_is_wrong_and_a_click_drains() {
+    let bin = require_chromium();
+    let node = require_node();
+    let tokdir = tempfile::tempdir().unwrap();
+    let tokfile = tokdir.path().join("token");
+    std::fs::write(&tokfile, "page-t0ken\n").unwrap();
+    // Four healthy names listed before the degraded one, enough that in config order it would
+    // be below the fold at 1280×900 (the page must put it first and name it in the banner),
+    // each sharing the address 127.0.0.22 with it: us-east has two addresses, used by five names.
+    let mut admin = format!(
+        "[admin]\ntoken_file = {:?}\n",
+        tokfile.display().to_string()
+    );
+    for n in ["api", "cdn", "img", "static"] {
+        admin.push_str(&format!(
+            "\n[[balance]]\nname = \"{n}.example.com\"\npolicy = \"all\"\ncheck = \"web\"\n\
+             endpoints = [{{ address = \"{}\", datacenter = \"us-east\" }}]\n",
+            EPS[1]
+        ));
+    }
+    let (mut b, s) = start_balanced("all", 3, "none", &admin).await;
+    b[0].stop();
+    until_status_state(&s, APP, EPS[0], "down").await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/status-page.mjs");
+    let png = artifacts_dir().join("status-page.png");
+    let _ = std::fs::remove_file(&png);
+    let args: Vec<String> = vec![
+        script.display().to_string(),
+        bin.display().to_string(),
+        format!("http://{}/", s.admin),
+        png.display().to_string(),
+        APP.to_string(),
+        EPS[2].to_string(),
+        "page-t0ken".to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(&node)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", node.display()))
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser script failed ({}):\n{stderr}\n{stdout}",
+        out.status
+    );
+    println!("status page screenshot: {}", png.display());
+    let seen = json(stdout.lines().last().unwrap_or(""));
+    // The banner says what is wrong, in words, and the token was asked for once.
+    let banner = seen["banner"]["text"].as_str().unwrap();
+    assert!(banner.contains("Failing over"), "{banner}");
+    assert!(banner.contains(&format!("{APP} (1 of 3 down)")), "{banner}");
+    for healthy in ["api", "cdn", "img", "static"] {
+        assert!(
+            !banner.contains(&format!("{healthy}.example.com")),
+            "{banner}"
+        );
+    }
+    assert_eq!(seen["prompted"], 1, "{seen}");
+    let after = seen["after"]["banner"].as_str().unwrap();
+    assert!(
+        after.contains("Data centers drained: eu-west (1 endpoint, 1 drained)"),
+        "{after}"
+    );
+    // The click drained the endpoint, as the API tells.
+    let st = status_json(&s).await;
+    assert_eq!(
+        status_state(&st, APP, EPS[2]).as_deref(),
+        Some("drained"),
+        "{st}"
+    );
+    let bytes = std::fs::read(&png).expect("screenshot written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((w, h), (1280, 900));
+
+    // The data center table counts addresses, not rows over names.
+    let dom = browse(
+        &bin,
+        format!("http://{}/", s.admin),
+        vec!["--dump-dom".into()],
+    )
+    .await;
+    let dcs = between(&dom, "<table id=\"datacenters\">", "</table>").unwrap();
+    let dcs: Vec<Vec<String>> = rows(dcs).into_iter().map(|(_, c)| c).collect();
+    assert!(
+        dcs.iter()
+            .any(|c| c[..6] == ["us-east", "2", "1", "0", "1 down", "5 names"]),
+        "{dcs:?}"
+    );
+    assert!(
+        dcs.iter()
+            .any(|c| c[..6] == ["eu-west", "1", "0", "1", "drained", "1 name"]),
+        "{dcs:?}"
     );
     s.stop().await;
 }
