@@ -26,7 +26,7 @@ RUN apt-get update \
  && install -d -o root -g root -m 0755 /etc/gslb \
  && install -d -o gslb -g gslb -m 0750 /var/lib/gslb
 COPY --from=build /usr/local/bin/gslb /usr/local/bin/gslb
-COPY --from=build /src/docs/gslb.1 /usr/local/share/man/man1/gslb.1
+COPY --from=build /src/docs/*.1 /usr/local/share/man/man1/
 USER gslb:gslb
 WORKDIR /var/lib/gslb
 # DNS on 53 (UDP and TCP), the admin API on 8053.
