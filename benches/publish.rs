@@ -66,11 +66,7 @@ fn config(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage writes into the struct we pass and reads nothing else.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(u.ru_utime) + tv(u.ru_stime)
+    gslb::process::stats().cpu_seconds
 }
 
 fn result(ok: bool) -> ProbeResult {

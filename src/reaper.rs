@@ -15,14 +15,17 @@ use std::time::Duration;
 /// keep a snapshot for one batch or one query, far less than this.
 const POLL: Duration = Duration::from_millis(20);
 
-type Held = Arc<dyn Any + Send + Sync>;
+/// Something held, and whether freeing it is worth handing pages back to the system (a
+/// replaced configuration and its zones), which costs a walk of the heap: not after a health
+/// publication, which frees a few chunks and may come hundreds of times a second.
+type Held = (Arc<dyn Any + Send + Sync>, bool);
 
 static REAPER: OnceLock<Option<Sender<Held>>> = OnceLock::new();
 
 /// Hands `old` to the reaper: it is dropped on the reaper's thread once no one else holds it.
 /// Called by whoever replaces a snapshot (the health publisher, for every snapshot it swaps
 /// out). If the thread could not be started, `old` is dropped here, as it would have been.
-pub fn keep<T: Send + Sync + 'static>(old: Arc<T>) {
+pub fn keep<T: Send + Sync + 'static>(old: Arc<T>, trim: bool) {
     let reaper = REAPER.get_or_init(|| {
         let (tx, rx) = mpsc::channel();
         match std::thread::Builder::new()
@@ -39,7 +42,7 @@ pub fn keep<T: Send + Sync + 'static>(old: Arc<T>) {
     if let Some(tx) = reaper {
         // The thread never ends while the process runs, so the send only fails if it panicked:
         // then `old` comes back and is dropped here.
-        let _ = tx.send(old);
+        let _ = tx.send((old, trim));
     }
 }
 
@@ -64,14 +67,18 @@ fn run(rx: Receiver<Held>) {
 
 /// Drops what only `held` still holds; repeated, since dropping a snapshot can leave the
 /// reaper the last holder of something else it holds (the `Served` a snapshot shared).
-/// Whether anything was dropped.
+/// Whether something dropped asked for the pages to be handed back.
 fn release(held: &mut Vec<Held>) -> bool {
-    let before = held.len();
+    let mut trim = false;
     loop {
         let n = held.len();
-        held.retain(|a| Arc::strong_count(a) > 1);
+        held.retain(|(a, t)| {
+            let keep = Arc::strong_count(a) > 1;
+            trim |= !keep && *t;
+            keep
+        });
         if held.len() == n {
-            return held.len() < before;
+            return trim;
         }
     }
 }
@@ -95,7 +102,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Probe(tx));
         let reader = shared.clone();
-        keep(shared);
+        keep(shared, true);
         // Still held by a reader: not dropped.
         assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
         // The reader lets go (as a worker at the end of its batch): it does not free it.
@@ -109,12 +116,20 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let served = Arc::new(Probe(tx));
         let snapshot = Arc::new(served.clone());
-        let mut held: Vec<Held> = vec![served, snapshot.clone()];
+        let mut held: Vec<Held> = vec![(served, true), (snapshot.clone(), false)];
         assert!(!release(&mut held));
         drop(snapshot);
-        // The snapshot goes first, then what only it shared with the reaper.
+        // The snapshot goes first, then what only it shared with the reaper, which asks for a
+        // trim.
         assert!(release(&mut held));
         assert!(held.is_empty());
         assert!(rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn only_what_asks_for_it_is_trimmed_after() {
+        let mut held: Vec<Held> = vec![(Arc::new(1u8), false)];
+        assert!(!release(&mut held), "a health publication's table: no trim");
+        assert!(held.is_empty());
     }
 }

@@ -383,10 +383,13 @@ impl Publisher {
         }
         self.wiring.metrics.health_published(names);
         // The replaced snapshot is freed by the reaper, never by a worker that held it last.
-        crate::reaper::keep(self.wiring.state.swap(Arc::new(Snapshot {
+        let old = self.wiring.state.swap(Arc::new(Snapshot {
             served: self.served.clone(),
             health: Arc::new(health),
-        })));
+        }));
+        // Hand pages back only when a replaced configuration (and its zones) may go with it.
+        let trim = !Arc::ptr_eq(&old.served, &self.served);
+        crate::reaper::keep(old, trim);
     }
 
     /// Logs each of `names` that starts or stops failing open in `health` (policy::failing_open,
