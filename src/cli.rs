@@ -1,4 +1,4 @@
-//! The command line: `gslb serve`, `gslb check`, `gslb explain`; `gslb -c FILE` serves. Parsing
+//! The command line: `gslb serve`, `gslb check`, `gslb explain`, `gslb dnssec`; `gslb -c FILE` serves. Parsing
 //! only. The man page `docs/gslb.1` is generated from this definition (a test keeps it equal).
 
 use std::path::PathBuf;
@@ -64,4 +64,35 @@ pub(crate) enum Command {
     },
     /// Load and validate the configuration and every zone; exit 1 on any problem.
     Check,
+    /// DNSSEC keys: make a key pair, print the DS for the parent zone.
+    Dnssec {
+        /// What to do.
+        #[command(subcommand)]
+        command: DnssecCommand,
+    },
+}
+
+/// `gslb dnssec` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DnssecCommand {
+    /// Write a BIND-format key pair (K<zone>.+013+<tag>.key / .private) that [dnssec] can use.
+    Keygen {
+        /// The zone, e.g. gslb.example.com.
+        zone: String,
+        /// Where to write the files.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+        /// 13 (ECDSA P-256 SHA-256) or 15 (Ed25519).
+        #[arg(long, default_value_t = 13, value_parser = clap::value_parser!(u8).range(13..=15))]
+        algorithm: u8,
+        /// A zone-signing key (flags 256) for a KSK + ZSK split; the default is a key-signing
+        /// key (flags 257), which alone signs the whole zone.
+        #[arg(long)]
+        zsk: bool,
+    },
+    /// Print the DS records (SHA-256) to hand to the parent zone, from the configured keys.
+    Ds {
+        /// The zone, as in its [dnssec."zone"] table.
+        zone: String,
+    },
 }

@@ -21,6 +21,7 @@ pub mod control;
 pub mod cookie;
 pub mod diag;
 pub mod dns;
+pub mod dnssec;
 pub mod dnstap;
 pub mod explain;
 pub mod health;

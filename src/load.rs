@@ -193,6 +193,7 @@ fn build(config: Config, running: Option<&Served>) -> Result<Reloaded, Vec<Diagn
             }
         }
     }
+    let signers = signers(&config, &mut zones, &mut errors, crate::dnssec::time::now());
     let admin_token = config.admin.token_file.as_ref().and_then(|p| {
         read_token(p)
             .map(Secret)
@@ -218,6 +219,7 @@ fn build(config: Config, running: Option<&Served>) -> Result<Reloaded, Vec<Diagn
             admin_token,
             stale,
             cookie_secrets,
+            signers,
         };
         Ok(Reloaded {
             served,
@@ -228,6 +230,100 @@ fn build(config: Config, running: Option<&Served>) -> Result<Reloaded, Vec<Diagn
     } else {
         Err(errors)
     }
+}
+
+/// The signers of `[dnssec]`'s zones, their key files read and checked (at `now`: a zone
+/// without a key that signs now would be bogus), each attached to its zone. A signed zone's
+/// file must not hold DNSSEC records of its own: gslb makes them.
+fn signers(
+    config: &Config,
+    zones: &mut ZoneSet,
+    errors: &mut Vec<Diagnostic>,
+    now: u64,
+) -> Vec<crate::dnssec::Signer> {
+    let mut signers = Vec::new();
+    for d in &config.dnssec {
+        let Some(zone) = zones.get_mut(&d.origin) else {
+            if !errors.is_empty() && zones.is_empty() {
+                continue;
+            }
+            errors.push(at(
+                config,
+                d.pos,
+                format!(
+                    "[dnssec.\"{}\"]: no zone {} is served (zones: {})",
+                    d.zone,
+                    display(&d.origin),
+                    zones
+                        .iter()
+                        .map(|z| display(z.origin()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            continue;
+        };
+        let mut found = Vec::new();
+        for (name, node) in zone.zone.nodes() {
+            for set in &node.rrsets {
+                let t = set.rtype;
+                if matches!(
+                    t,
+                    rtype::DNSKEY | rtype::RRSIG | rtype::NSEC | rtype::NSEC3 | rtype::NSEC3PARAM
+                ) {
+                    found.push(format!(
+                        "{} {}",
+                        display(name),
+                        hickory_proto::rr::RecordType::from(t)
+                    ));
+                }
+            }
+        }
+        if !found.is_empty() {
+            found.sort();
+            errors.push(Diagnostic::new(
+                &zone.zone.file,
+                0,
+                0,
+                format!(
+                    "zone {} is signed by gslb ([dnssec] in {}), so its file must not hold DNSSEC records: {}",
+                    display(&d.origin),
+                    config.file.display(),
+                    found.join(", ")
+                ),
+            ));
+        }
+        let mut keys = Vec::new();
+        for (path, pos) in &d.keys {
+            match crate::dnssec::keys::read(path, &d.origin) {
+                Ok(k) => keys.push(k),
+                Err(e) => errors.push(at(config, *pos, e.to_string())),
+            }
+        }
+        if keys.len() != d.keys.len() {
+            continue;
+        }
+        let signer = crate::dnssec::Signer::new(
+            &d.origin,
+            keys,
+            d.signature_validity.as_secs(),
+            d.balanced_signature_validity.as_secs(),
+        );
+        if !signer.any_active(now) {
+            errors.push(at(
+                config,
+                d.pos,
+                format!(
+                    "[dnssec.\"{}\"]: no key is active now (Activate in the future, or Inactive/Delete past): every answer would be bogus",
+                    d.zone
+                ),
+            ));
+            continue;
+        }
+        zone.signed = Some(signers.len() as u32);
+        signers.push(signer);
+    }
+    signers
 }
 
 /// A problem at a position of the configuration file.

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, LogFormat};
+use cli::{Cli, Command, DnssecCommand, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Check => check(&config),
+        Command::Dnssec { command } => dnssec(&config, command),
         Command::Explain {
             name,
             qtype,
@@ -79,6 +80,28 @@ fn check(config: &Path) -> ExitCode {
             for e in errors {
                 println!("{e}");
             }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dnssec(config: &Path, command: DnssecCommand) -> ExitCode {
+    let result = match command {
+        DnssecCommand::Keygen {
+            zone,
+            dir,
+            algorithm,
+            zsk,
+        } => gslb::dnssec::cli::keygen(&zone, &dir, algorithm, !zsk),
+        DnssecCommand::Ds { zone } => gslb::dnssec::cli::ds(config, &zone),
+    };
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gslb dnssec: {e}");
             ExitCode::FAILURE
         }
     }

@@ -41,6 +41,8 @@ pub struct Served {
     /// What DNS cookies are keyed with: the `secret_file` as read at this (re)load, or the
     /// process's random secret, which every reload shares.
     pub cookie_secrets: Secrets,
+    /// The signers of the zones `[dnssec]` signs; a `ServedZone::signed` indexes this.
+    pub signers: Vec<crate::dnssec::Signer>,
 }
 
 /// A zone whose file was missing at a reload, kept from the running copy.

@@ -102,3 +102,21 @@ pub fn identity() -> String {
         _ => "gslb".to_string(),
     }
 }
+
+/// `[dnssec."zone"] signature_validity`: static RRsets and the DNSKEY RRset, as BIND's and
+/// Knot's default for RRSIGs (a week).
+pub const DNSSEC_SIGNATURE_VALIDITY: Duration = Duration::from_secs(7 * 86_400);
+/// `[dnssec."zone"] balanced_signature_validity`: balanced answers and denials at balanced
+/// names; a replayed stale answer validates at most this long after a failover.
+pub const DNSSEC_BALANCED_SIGNATURE_VALIDITY: Duration = Duration::from_secs(2 * 3600);
+/// The shortest validity either may have: a signature is replaced after a quarter of it, and
+/// is backdated by an hour, so shorter ones would mostly be re-signing.
+pub const DNSSEC_VALIDITY_MIN: Duration = Duration::from_secs(600);
+/// The longest validity: RRSIG times are serial numbers (RFC 4034 §3.1.5), and a year is far
+/// inside their window while a key compromise stays bounded.
+pub const DNSSEC_VALIDITY_MAX: Duration = Duration::from_secs(366 * 86_400);
+/// The DNSKEY RRset's TTL when the key files carry none (BIND's default for it).
+pub const DNSSEC_DNSKEY_TTL: u32 = 3600;
+/// Signatures each answering thread caches (one per RRset, window and key set; ~250 bytes
+/// each): when full it starts over, so a thread's cache stays below ~16 MB.
+pub const DNSSEC_CACHE_ENTRIES: usize = 65_536;

@@ -12,8 +12,8 @@ use toml_edit::{Item, Table, TableLike, Value};
 
 use super::Location;
 use super::raw::{
-    RawAdmin, RawBalance, RawCheck, RawConfig, RawCookies, RawDatacenter, RawDnstap, RawEndpoint,
-    RawGeoip, RawRrl, RawServer, RawZones,
+    RawAdmin, RawBalance, RawCheck, RawConfig, RawCookies, RawDatacenter, RawDnssec, RawDnstap,
+    RawEndpoint, RawGeoip, RawRrl, RawServer, RawZones,
 };
 
 /// An unknown key: where its name starts (byte offset) and what to tell the operator.
@@ -47,6 +47,14 @@ pub(super) fn unknown(doc: &Table) -> Vec<Unknown> {
         for (name, c) in checks.iter() {
             if let Some(c) = c.as_table_like() {
                 w.table(c, known, &format!("in [checks.{name}]"));
+            }
+        }
+    }
+    if let Some(zones) = doc.get("dnssec").and_then(Item::as_table_like) {
+        let known = keys::<RawDnssec>();
+        for (zone, z) in zones.iter() {
+            if let Some(z) = z.as_table_like() {
+                w.table(z, known, &format!("in [dnssec.\"{zone}\"]"));
             }
         }
     }
@@ -280,7 +288,7 @@ adress = "192.0.2.2"
         assert_eq!(
             messages,
             [
-                r#"unknown key "colour" at the top level (known: server, admin, zones, checks, datacenters, balance, geoip, rrl, cookies, dnstap)"#,
+                r#"unknown key "colour" at the top level (known: server, admin, zones, checks, datacenters, balance, geoip, rrl, cookies, dnstap, dnssec)"#,
                 r#"unknown key "thread" in [server]; did you mean "threads"?"#,
                 r#"unknown key "tokenfile" in [admin]; did you mean "token_file"?"#,
                 r#"unknown key "db" in [geoip] (known: database)"#,

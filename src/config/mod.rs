@@ -56,6 +56,26 @@ pub struct Config {
     pub cookies: Cookies,
     /// dnstap logging; None = off.
     pub dnstap: Option<Dnstap>,
+    /// The zones signed online (docs/dnssec.md).
+    pub dnssec: Vec<Dnssec>,
+}
+
+/// `[dnssec."zone"]`: one signed zone. The key files are read by `load`, so `gslb check` and
+/// a reload find what `serve` would.
+#[derive(Debug, Clone)]
+pub struct Dnssec {
+    /// The zone as written in the table's name.
+    pub zone: String,
+    /// Its origin, lower-cased wire form.
+    pub origin: Box<[u8]>,
+    /// The table's position.
+    pub pos: Pos,
+    /// Each key pair's path (without `.key`/`.private`, resolved against the file) and position.
+    pub keys: Vec<(PathBuf, Pos)>,
+    /// Validity of static RRsets' and the DNSKEY RRset's signatures.
+    pub signature_validity: Duration,
+    /// Validity of balanced answers' signatures.
+    pub balanced_signature_validity: Duration,
 }
 
 /// `[dnstap]`: query and response logging in the dnstap format over Frame Streams

@@ -46,6 +46,20 @@ pub(crate) struct RawConfig {
     pub cookies: RawCookies,
     /// dnstap query and response logging.
     pub dnstap: Option<Spanned<RawDnstap>>,
+    /// DNSSEC online signing, one table per signed zone.
+    #[serde(default)]
+    pub dnssec: BTreeMap<Spanned<String>, Spanned<RawDnssec>>,
+}
+
+/// `[dnssec."zone"]`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawDnssec {
+    /// BIND-format key pairs (`K<zone>.+<alg>+<tag>`, `.key`/`.private`), relative to the file.
+    pub keys: Spanned<Vec<Spanned<PathBuf>>>,
+    /// Validity of static RRsets' and the DNSKEY RRset's signatures.
+    pub signature_validity: Option<Spanned<HumanDuration>>,
+    /// Validity of balanced answers' signatures.
+    pub balanced_signature_validity: Option<Spanned<HumanDuration>>,
 }
 
 /// `[dnstap]`.

@@ -17,8 +17,8 @@ use toml::Spanned;
 
 use super::raw::{self, HumanDuration, PolicyKind, Protocol, RawConfig, WhenAllDown};
 use super::{
-    Admin, Balance, Check, CheckKind, Config, Cookies, Datacenter, Dnstap, Endpoint, HttpCheck,
-    Pos, Rrl, Server, TlsCheck, defaults,
+    Admin, Balance, Check, CheckKind, Config, Cookies, Datacenter, Dnssec, Dnstap, Endpoint,
+    HttpCheck, Pos, Rrl, Server, TlsCheck, defaults,
 };
 use crate::diag::{Diagnostic, LineIndex};
 
@@ -163,6 +163,11 @@ pub(super) fn validate(
         require: raw.cookies.require.unwrap_or(false),
     };
     let dnstap = raw.dnstap.map(|d| dnstap(&mut cx, d));
+    let dnssec = raw
+        .dnssec
+        .into_iter()
+        .filter_map(|(zone, d)| dnssec(&mut cx, zone, d))
+        .collect();
     let names = Names {
         checks: checks
             .iter()
@@ -204,6 +209,7 @@ pub(super) fn validate(
             rrl,
             cookies,
             dnstap,
+            dnssec,
         })
     } else {
         Err(cx.errors)
@@ -427,6 +433,70 @@ fn dnstap(cx: &mut Ctx<'_>, d: Spanned<raw::RawDnstap>) -> Dnstap {
         queries,
         responses,
     }
+}
+
+/// `[dnssec."zone"]`: a zone name, at least one key, validities within bounds.
+fn dnssec(cx: &mut Ctx<'_>, zone: Spanned<String>, d: Spanned<raw::RawDnssec>) -> Option<Dnssec> {
+    let pos = cx.pos(&d);
+    let d = d.into_inner();
+    let name = match Name::from_str(zone.get_ref()) {
+        Ok(mut n) if !zone.get_ref().is_empty() => {
+            n.set_fqdn(true);
+            n
+        }
+        _ => {
+            cx.err(
+                &zone,
+                format!("[dnssec.\"{}\"]: not a zone name", zone.get_ref()),
+            );
+            return None;
+        }
+    };
+    if d.keys.get_ref().is_empty() {
+        cx.err(
+            &d.keys,
+            "keys must name at least one key pair (gslb dnssec keygen makes one)",
+        );
+    }
+    let mut validity = |v: &Option<Spanned<HumanDuration>>, default: Duration, key: &str| {
+        let Some(v) = v else { return default };
+        let d = v.get_ref().0;
+        if !(defaults::DNSSEC_VALIDITY_MIN..=defaults::DNSSEC_VALIDITY_MAX).contains(&d) {
+            cx.err(
+                v,
+                format!(
+                    "{key} must be between {}s and {}s",
+                    defaults::DNSSEC_VALIDITY_MIN.as_secs(),
+                    defaults::DNSSEC_VALIDITY_MAX.as_secs()
+                ),
+            );
+        }
+        d
+    };
+    let signature_validity = validity(
+        &d.signature_validity,
+        defaults::DNSSEC_SIGNATURE_VALIDITY,
+        "signature_validity",
+    );
+    let balanced_signature_validity = validity(
+        &d.balanced_signature_validity,
+        defaults::DNSSEC_BALANCED_SIGNATURE_VALIDITY,
+        "balanced_signature_validity",
+    );
+    let keys = d
+        .keys
+        .into_inner()
+        .into_iter()
+        .map(|k| (cx.path(k.get_ref()), cx.pos(&k)))
+        .collect();
+    Some(Dnssec {
+        zone: zone.into_inner(),
+        origin: crate::wire::name::key_of(&name),
+        pos,
+        keys,
+        signature_validity,
+        balanced_signature_validity,
+    })
 }
 
 fn check(cx: &mut Ctx<'_>, name: &str, c: Spanned<raw::RawCheck>) -> Option<Check> {

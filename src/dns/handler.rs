@@ -79,6 +79,7 @@ fn opt_for(edns: &wire::Edns, snap: &Snapshot, ext_rcode: u8) -> OptOut<'static>
         payload: snap.udp_payload_max(),
         ext_rcode,
         dnssec_ok: edns.dnssec_ok,
+        compact_ok: false,
         ecs: edns.ecs.map(|c| (c, 0)),
         cookie: None,
         nsid: None,
@@ -305,7 +306,32 @@ pub fn handle(
         scope = scope.max(s);
         n
     };
-    let resolved = resolve(zone, q.qname.as_bytes(), q.qtype, &mut w, &mut balancer);
+    // A signed zone (docs/dnssec.md): the clock is read once, for key timing and windows.
+    let signer = zone
+        .signed
+        .and_then(|i| snap.served.signers.get(i as usize));
+    let now = signer.map_or(0, |_| crate::dnssec::time::now());
+    let resolved = match signer {
+        Some(s)
+            if super::signed::dnskey_answer(zone, s, q.qname.as_bytes(), q.qtype, &mut w, now) =>
+        {
+            Resolved::Answer
+        }
+        _ => resolve(zone, q.qname.as_bytes(), q.qtype, &mut w, &mut balancer),
+    };
+    if let Some(s) = signer
+        && let Some(e) = q.edns.as_ref().filter(|e| e.dnssec_ok)
+    {
+        super::signed::sign(
+            zone,
+            s,
+            q.qname.as_bytes(),
+            q.qtype,
+            e.compact_ok,
+            &mut w,
+            now,
+        );
+    }
     let mut tailored_to = None;
     if let Some(e) = &q.edns
         && let Some(ecs) = e.ecs

@@ -10,6 +10,7 @@ pub mod balanced;
 pub mod handler;
 pub mod lookup;
 pub mod rrl;
+pub mod signed;
 pub mod tcp;
 pub mod udp;
 #[cfg(target_os = "linux")]

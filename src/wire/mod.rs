@@ -8,10 +8,11 @@
 
 pub mod name;
 mod query;
+pub mod records;
 mod response;
 
 pub use query::{ClientSubnet, Cookie, Edns, ParseError, Query, parse_query};
-pub use response::{OptOut, ResponseWriter, Section, rcode_in_place, truncate_in_place};
+pub use response::{Mark, OptOut, ResponseWriter, Section, rcode_in_place, truncate_in_place};
 
 /// How the query arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,6 +57,19 @@ pub mod rtype {
     pub const OPT: u16 = 41;
     /// Delegation signer, answered by the parent side of a cut (RFC 4034 §5).
     pub const DS: u16 = 43;
+    /// A signature over an RRset (RFC 4034 §3).
+    pub const RRSIG: u16 = 46;
+    /// Authenticated denial of existence (RFC 4034 §4).
+    pub const NSEC: u16 = 47;
+    /// A zone's public key (RFC 4034 §2).
+    pub const DNSKEY: u16 = 48;
+    /// Hashed authenticated denial (RFC 5155).
+    pub const NSEC3: u16 = 50;
+    /// NSEC3 parameters (RFC 5155 §4).
+    pub const NSEC3PARAM: u16 = 51;
+    /// The meta-type in a compact denial's NSEC bitmap that says the name does not exist
+    /// (RFC 9824 §2); a query for it is a format error (§3.5).
+    pub const NXNAME: u16 = 128;
     /// HTTPS service binding (RFC 9460).
     pub const HTTPS: u16 = 65;
     /// Incremental zone transfer (RFC 1995).
@@ -134,6 +148,9 @@ pub mod edns {
     pub const OPTION_COOKIE: u16 = 10;
     /// The DO bit in the OPT record's flags, the low half of its TTL field (RFC 3225 §3).
     pub const DO: u16 = 0x8000;
+    /// The CO bit ("compact answers OK", RFC 9824 §3.4): a signer then answers a nonexistent
+    /// name with the NXDOMAIN RCODE beside its compact denial, and sets CO in the response.
+    pub const CO: u16 = 0x4000;
     /// Option code of Client Subnet (RFC 7871 §6).
     pub const OPTION_ECS: u16 = 8;
     /// Client Subnet FAMILY of IPv4 (IANA address family numbers).

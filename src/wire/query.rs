@@ -29,6 +29,8 @@ pub struct Edns {
     pub version: u8,
     /// The DNSSEC OK bit, copied into the response (RFC 3225 §3).
     pub dnssec_ok: bool,
+    /// The CO bit (RFC 9824 §3.4): compact denial may say NXDOMAIN in the RCODE.
+    pub compact_ok: bool,
     /// Client Subnet, when present.
     pub ecs: Option<ClientSubnet>,
     /// The COOKIE option, when present.
@@ -234,6 +236,7 @@ pub fn parse_query(packet: &[u8]) -> Result<Query, ParseError> {
             payload: class,
             version: (ttl_hi & 0xFF) as u8,
             dnssec_ok: ttl_lo & edns::DO != 0,
+            compact_ok: ttl_lo & edns::CO != 0,
             ecs: None,
             cookie: None,
             nsid: false,

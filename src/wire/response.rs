@@ -34,6 +34,8 @@ pub struct OptOut<'a> {
     pub ext_rcode: u8,
     /// DO bit, copied from the query.
     pub dnssec_ok: bool,
+    /// CO bit (RFC 9824 §3.4), set when a signed zone answered a query that set it.
+    pub compact_ok: bool,
     /// Client Subnet to echo, with the scope prefix that decided the answer.
     pub ecs: Option<(ClientSubnet, u8)>,
     /// The COOKIE option: the client's cookie, then our server cookie (RFC 7873 §4).
@@ -60,7 +62,9 @@ impl OptOut<'_> {
         buf.extend_from_slice(&self.payload.to_be_bytes());
         buf.push(self.ext_rcode);
         buf.push(0);
-        buf.extend_from_slice(&(if self.dnssec_ok { edns::DO } else { 0 }).to_be_bytes());
+        let flags =
+            if self.dnssec_ok { edns::DO } else { 0 } | if self.compact_ok { edns::CO } else { 0 };
+        buf.extend_from_slice(&flags.to_be_bytes());
         buf.extend_from_slice(&(self.rdata_len() as u16).to_be_bytes());
         if let Some((c, scope)) = self.ecs {
             let n = (c.source_prefix as usize).div_ceil(8);
@@ -194,7 +198,18 @@ pub struct ResponseWriter<'b> {
     section: Section,
     truncated: bool,
     compress: Compressor,
+    /// Compression entries the question made (what `clear_records` keeps).
+    question_entries: usize,
     opt: Option<OptOut<'b>>,
+}
+
+/// A point in a response to come back to (`ResponseWriter::rollback`).
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    len: usize,
+    counts: [u16; 3],
+    compress: usize,
+    section: Section,
 }
 
 impl<'b> ResponseWriter<'b> {
@@ -234,6 +249,7 @@ impl<'b> ResponseWriter<'b> {
                 }
             }
         }
+        let question_entries = compress.count;
         ResponseWriter {
             buf,
             qname: qname_used,
@@ -243,6 +259,7 @@ impl<'b> ResponseWriter<'b> {
             section: Section::Answer,
             truncated: false,
             compress,
+            question_entries,
             opt: None,
         }
     }
@@ -393,6 +410,54 @@ impl<'b> ResponseWriter<'b> {
         self.truncated = true;
     }
 
+    /// Whether AA is set.
+    pub fn aa(&self) -> bool {
+        self.header_flags() & flags::AA != 0
+    }
+
+    /// The message written so far (header, question, records; no OPT yet) and the records
+    /// in each section.
+    pub fn written(&self) -> (&[u8], [u16; 3]) {
+        (self.buf, self.counts)
+    }
+
+    /// Removes every record written (header flags and the question stay), to write them
+    /// again in another form.
+    pub fn clear_records(&mut self) {
+        self.buf.truncate(self.question_end);
+        self.counts = [0; 3];
+        self.compress.count = self.question_entries;
+        self.section = Section::Answer;
+    }
+
+    /// Where the response is now.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            len: self.buf.len(),
+            counts: self.counts,
+            compress: self.compress.count,
+            section: self.section,
+        }
+    }
+
+    /// Removes what was written after `mark` (nothing once the response is truncated).
+    pub fn rollback(&mut self, mark: Mark) {
+        if self.truncated {
+            return;
+        }
+        self.buf.truncate(mark.len);
+        self.counts = mark.counts;
+        self.compress.count = mark.compress;
+        self.section = mark.section;
+    }
+
+    /// Sets the OPT's CO bit (RFC 9824 §3.4), when there is an OPT.
+    pub fn set_compact_ok(&mut self) {
+        if let Some(o) = self.opt.as_mut() {
+            o.compact_ok = true;
+        }
+    }
+
     /// Bytes the OPT record will take at the end of the message (0 without one).
     pub fn opt_len(&self) -> usize {
         self.opt.as_ref().map_or(0, OptOut::wire_len)
@@ -532,6 +597,7 @@ mod tests {
             payload: 1232,
             ext_rcode: 0,
             dnssec_ok: true,
+            compact_ok: false,
             ecs: None,
             cookie: Some([7; 24]),
             nsid: Some(b"ns1"),

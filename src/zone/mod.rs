@@ -121,6 +121,11 @@ impl Zone {
         self.nodes.get(name)
     }
 
+    /// Every name and its node, in no order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&[u8], &Node)> {
+        self.nodes.iter().map(|(k, n)| (&k[..], n))
+    }
+
     /// Number of names (nodes, empty non-terminals included).
     pub fn len(&self) -> usize {
         self.nodes.len()

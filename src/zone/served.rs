@@ -22,6 +22,8 @@ pub struct ServedZone {
     overlay: FastMap<Box<[u8]>, Node>,
     /// Bit `n` set: some overlay key is `n` octets long (wire names are at most 255).
     lengths: [u64; 4],
+    /// The zone's signer in `Served::signers`, when `[dnssec]` signs it.
+    pub signed: Option<u32>,
 }
 
 impl ServedZone {
@@ -31,6 +33,7 @@ impl ServedZone {
             zone,
             overlay: FastMap::default(),
             lengths: [0; 4],
+            signed: None,
         }
     }
 

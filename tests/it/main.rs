@@ -13,6 +13,7 @@ mod binary;
 mod cookies;
 mod dns_authoritative;
 mod dns_edns_tcp;
+mod dnssec;
 mod dnstap;
 mod e2e_delegation;
 mod fuzz_regressions;
