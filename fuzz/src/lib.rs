@@ -416,6 +416,7 @@ pub fn check_zonefile(fx: &ZoneFixture, data: &[u8]) {
         admin_token: None,
         stale: Vec::new(),
         cookie_secrets: gslb::cookie::Secrets::from_keys(&[[7; 16]]),
+        signers: Vec::new(),
     };
     let snap = Snapshot::new(Arc::new(served));
     let mut names = vec![origin.clone()];
