@@ -131,7 +131,11 @@ pub fn render(t: &Explain) -> String {
             answer.join(" ")
         }
     ));
-    out.push_str(&format!("why:    {}\n\n", t.reason));
+    out.push_str(&format!("why:    {}\n", t.reason));
+    if t.signed {
+        out.push_str("dnssec: signed (DO=1 answers carry RRSIGs; NODATA a compact-denial NSEC)\n");
+    }
+    out.push('\n');
     let rows: Vec<[String; 7]> = t
         .endpoints
         .iter()

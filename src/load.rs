@@ -193,7 +193,13 @@ fn build(config: Config, running: Option<&Served>) -> Result<Reloaded, Vec<Diagn
             }
         }
     }
-    let signers = signers(&config, &mut zones, &mut errors, crate::dnssec::time::now());
+    let signers = signers(
+        &config,
+        &mut zones,
+        &mut errors,
+        running,
+        crate::dnssec::time::now(),
+    );
     let admin_token = config.admin.token_file.as_ref().and_then(|p| {
         read_token(p)
             .map(Secret)
@@ -239,6 +245,7 @@ fn signers(
     config: &Config,
     zones: &mut ZoneSet,
     errors: &mut Vec<Diagnostic>,
+    running: Option<&Served>,
     now: u64,
 ) -> Vec<crate::dnssec::Signer> {
     let mut signers = Vec::new();
@@ -303,11 +310,16 @@ fn signers(
         if keys.len() != d.keys.len() {
             continue;
         }
+        let counters = running
+            .and_then(|r| r.signers.iter().find(|s| s.origin == d.origin))
+            .map(|s| s.counters.clone())
+            .unwrap_or_default();
         let signer = crate::dnssec::Signer::new(
             &d.origin,
             keys,
             d.signature_validity.as_secs(),
             d.balanced_signature_validity.as_secs(),
+            counters,
         );
         if !signer.any_active(now) {
             errors.push(at(

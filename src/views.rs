@@ -200,6 +200,10 @@ pub struct Explain {
     pub assumed_down: Vec<String>,
     /// The health generation the trace was computed on.
     pub health_generation: u64,
+    /// Whether a DO=1 query gets this answer signed (its zone is in `[dnssec]`): with the short
+    /// `balanced_signature_validity`, and compact denial when it is NODATA.
+    #[serde(default)]
+    pub signed: bool,
 }
 
 /// The answer to a drain or undrain.

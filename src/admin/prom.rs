@@ -246,6 +246,41 @@ pub(crate) fn render(control: &Control) -> String {
             z.zone.serial
         );
     }
+    let signers = &snap.served.signers;
+    if !signers.is_empty() {
+        let now = crate::dnssec::time::now();
+        let per_zone = |out: &mut String,
+                        name: &str,
+                        kind: &str,
+                        help: &str,
+                        v: &dyn Fn(&crate::dnssec::Signer) -> u64| {
+            head(out, name, kind, help);
+            for s in signers {
+                let _ = writeln!(out, "{name}{{zone=\"{}\"}} {}", esc(&s.zone), v(s));
+            }
+        };
+        per_zone(
+            &mut out,
+            "gslb_dnssec_signatures_total",
+            "counter",
+            "RRSIGs made (each a cache miss: an RRset, window and key set not signed before on that thread).",
+            &|s| s.counters.signatures.load(Ordering::Relaxed),
+        );
+        per_zone(
+            &mut out,
+            "gslb_dnssec_cache_hits_total",
+            "counter",
+            "RRsets answered with signatures from the cache.",
+            &|s| s.counters.hits.load(Ordering::Relaxed),
+        );
+        per_zone(
+            &mut out,
+            "gslb_dnssec_signature_expiry_seconds",
+            "gauge",
+            "Unix time of the earliest expiration among the signatures served now.",
+            &|s| s.earliest_expiry(now),
+        );
+    }
     head(
         &mut out,
         "gslb_build_info",

@@ -260,6 +260,11 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode
     }
     t.assumed_down = assumed;
     t.health_generation = snap.health.generation;
+    t.signed = snap
+        .served
+        .zones
+        .find(&b.cfg.key)
+        .is_some_and(|z| z.signed.is_some());
     Ok(t)
 }
 

@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::canon::{self, SigHeader};
@@ -53,9 +54,17 @@ pub struct Signer {
     /// TTL of the DNSKEY RRset.
     pub dnskey_ttl: u32,
     generation: u64,
+    /// What it counted, shared with the signers of the same zone before and after reloads.
+    pub counters: Arc<Counters>,
+}
+
+/// A signed zone's counters (relaxed atomics, read by `/metrics`). A reload hands the running
+/// zone's to its new signer, so they only grow while the zone is served.
+#[derive(Debug, Default)]
+pub struct Counters {
     /// Signatures made.
     pub signatures: AtomicU64,
-    /// Signatures served from the cache.
+    /// RRsets whose signatures came from the cache.
     pub hits: AtomicU64,
 }
 
@@ -86,8 +95,15 @@ pub fn cached_entries() -> usize {
 }
 
 impl Signer {
-    /// A signer for `origin` with `keys` (at least one) and validities in seconds.
-    pub fn new(origin: &[u8], keys: Vec<Key>, validity: u64, balanced_validity: u64) -> Self {
+    /// A signer for `origin` with `keys` (at least one) and validities in seconds, counting
+    /// into `counters`.
+    pub fn new(
+        origin: &[u8],
+        keys: Vec<Key>,
+        validity: u64,
+        balanced_validity: u64,
+        counters: Arc<Counters>,
+    ) -> Self {
         let dnskey_ttl = keys
             .iter()
             .find_map(|k| k.ttl)
@@ -100,8 +116,7 @@ impl Signer {
             balanced_validity,
             dnskey_ttl,
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
-            signatures: AtomicU64::new(0),
-            hits: AtomicU64::new(0),
+            counters,
         }
     }
 
@@ -191,7 +206,7 @@ impl Signer {
                 foldhash::fast::FixedState::with_seed(0x5167_6e65_7273).hash_one(&c.check[..]);
             let hit = c.map.get(&key).is_some_and(|e| *e.check == c.check[..]);
             if hit {
-                self.hits.fetch_add(1, Ordering::Relaxed);
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
             } else {
                 let Some(sigs) = self.sign(set, rdatas.iter().map(slice), mask, window) else {
                     return false;
@@ -256,8 +271,161 @@ impl Signer {
             rdata.extend_from_slice(&sig);
             out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
             out.extend_from_slice(&rdata);
-            self.signatures.fetch_add(1, Ordering::Relaxed);
+            self.counters.signatures.fetch_add(1, Ordering::Relaxed);
         }
         Some(out.into_boxed_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dnssec::keys::{self, Algorithm};
+
+    const ORIGIN: &[u8] = b"\x04gslb\x07example\x03com\x00";
+
+    fn key(dir: &std::path::Path, ksk: bool) -> Key {
+        let p = keys::generate(
+            "gslb.example.com",
+            dir,
+            Algorithm::EcdsaP256Sha256,
+            ksk,
+            1000,
+        )
+        .unwrap();
+        keys::read(&p, ORIGIN).unwrap()
+    }
+
+    /// Collects the RRSIG RDATAs for an A RRset at `now`.
+    fn sigs(s: &Signer, t: u16, now: u64) -> Vec<Vec<u8>> {
+        let base = [192, 0, 2, 1, 192, 0, 2, 2];
+        let mut ranges = [(4, 4), (0, 4)];
+        let set = Set {
+            owner: b"\x03www\x04gslb\x07example\x03com\x00",
+            rtype: t,
+            ttl: 60,
+            base: &base,
+        };
+        let mut out = Vec::new();
+        assert!(s.rrsigs(set, &mut ranges, false, now, |r| {
+            out.push(r.to_vec());
+            true
+        }));
+        out
+    }
+
+    fn tag_of(rrsig: &[u8]) -> u16 {
+        u16::from_be_bytes([rrsig[16], rrsig[17]])
+    }
+
+    #[test]
+    fn ksks_sign_the_dnskey_set_zsks_the_rest_and_timing_moves_without_a_reload() {
+        let d = tempfile::tempdir().unwrap();
+        let (ksk, mut zsk1, mut zsk2) = (
+            key(d.path(), true),
+            key(d.path(), false),
+            key(d.path(), false),
+        );
+        // A ZSK rollover on the fake clock: zsk1 retires at 5000, zsk2 signs from then on
+        // (published from 2000), and zsk1 leaves the DNSKEY RRset at 9000.
+        zsk1.timing.inactive = Some(5000);
+        zsk1.timing.delete = Some(9000);
+        zsk2.timing.publish = Some(2000);
+        zsk2.timing.activate = Some(5000);
+        let tags = (ksk.tag, zsk1.tag, zsk2.tag);
+        let s = Signer::new(ORIGIN, vec![ksk, zsk1, zsk2], 86_400, 7200, Arc::default());
+        assert_eq!(
+            sigs(&s, rtype::DNSKEY, 1500)
+                .iter()
+                .map(|r| tag_of(r))
+                .collect::<Vec<_>>(),
+            [tags.0]
+        );
+        assert_eq!(
+            sigs(&s, rtype::A, 1500)
+                .iter()
+                .map(|r| tag_of(r))
+                .collect::<Vec<_>>(),
+            [tags.1]
+        );
+        assert_eq!(s.dnskeys(1500).count(), 2, "zsk2 not yet published");
+        assert_eq!(s.dnskeys(2000).count(), 3);
+        assert_eq!(
+            sigs(&s, rtype::A, 5000)
+                .iter()
+                .map(|r| tag_of(r))
+                .collect::<Vec<_>>(),
+            [tags.2]
+        );
+        assert_eq!(s.dnskeys(9000).count(), 2, "zsk1 deleted");
+        // A KSK alone (a combined key) signs everything.
+        let alone = Signer::new(
+            ORIGIN,
+            vec![key(d.path(), true)],
+            86_400,
+            7200,
+            Arc::default(),
+        );
+        assert_eq!(sigs(&alone, rtype::A, 1500).len(), 1);
+        assert!(!alone.any_active(999), "before Activate nothing signs");
+    }
+
+    #[test]
+    fn signatures_are_cached_within_a_window_and_remade_before_they_expire() {
+        let d = tempfile::tempdir().unwrap();
+        let k = key(d.path(), true);
+        let public = k.dnskey[4..].to_vec();
+        let s = Signer::new(ORIGIN, vec![k], 86_400, 7200, Arc::default());
+        let t0 = 1_796_185_800;
+        let a = sigs(&s, rtype::A, t0);
+        let b = sigs(&s, rtype::A, t0 + 1);
+        assert_eq!(a, b, "the same signature serves the whole window");
+        assert_eq!(s.counters.signatures.load(Ordering::Relaxed), 1);
+        assert_eq!(s.counters.hits.load(Ordering::Relaxed), 1);
+        let field = |r: &[u8], at: usize| {
+            u32::from_be_bytes([r[at], r[at + 1], r[at + 2], r[at + 3]]) as u64
+        };
+        let mut now = t0;
+        let mut last = a[0].clone();
+        // Over two validities, what is served is never expired and never has less than
+        // three quarters of its validity left; new windows bring new signatures.
+        while now < t0 + 2 * 86_400 {
+            let r = sigs(&s, rtype::A, now).remove(0);
+            let (exp, inc) = (field(&r, 8), field(&r, 12));
+            assert!(
+                inc <= now && exp >= now + 86_400 * 3 / 4,
+                "{now}: {inc}..{exp}"
+            );
+            if r != last {
+                assert!(field(&r, 8) > field(&last, 8));
+                last = r;
+            }
+            now += 3001;
+        }
+        assert!(s.counters.signatures.load(Ordering::Relaxed) >= 8);
+        // The signature verifies over our signed data with the DNSKEY's public key.
+        let r = &a[0];
+        let header_len = 18 + ORIGIN.len();
+        let header = canon::SigHeader {
+            type_covered: rtype::A,
+            algorithm: r[2],
+            labels: r[3],
+            original_ttl: 60,
+            expiration: field(r, 8) as u32,
+            inception: field(r, 12) as u32,
+            key_tag: tag_of(r),
+            signer: ORIGIN,
+        };
+        let set = canon::canonical_set(
+            rtype::A,
+            [&[192u8, 0, 2, 2][..], &[192, 0, 2, 1]].into_iter(),
+        );
+        let data = canon::signed_data(&header, b"\x03www\x04gslb\x07example\x03com\x00", &set);
+        assert_eq!(&data[..header_len], &r[..header_len]);
+        let mut point = vec![4];
+        point.extend_from_slice(&public);
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, &point)
+            .verify(&data, &r[header_len..])
+            .unwrap();
     }
 }

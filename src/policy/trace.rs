@@ -92,5 +92,6 @@ pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHe
         reason: describe(b, &d),
         assumed_down: Vec::new(),
         health_generation: 0,
+        signed: false,
     }
 }
