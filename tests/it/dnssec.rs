@@ -708,3 +708,111 @@ async fn gslb_check_reports_key_problems_with_the_file() {
         "{out}"
     );
 }
+
+/// DNSViz, from PyPI (`.ci/run` installs it in /opt/dnsviz; Debian's 0.9.4 cannot grok with
+/// trusted keys), else on PATH.
+fn dnsviz() -> PathBuf {
+    let venv = PathBuf::from("/opt/dnsviz/bin/dnsviz");
+    if venv.exists() { venv } else { tool("dnsviz") }
+}
+
+/// Every `errors` and `warnings` list anywhere in DNSViz's grok output, with where it is.
+fn findings(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                if k == "errors" || k == "warnings" {
+                    out.push(format!("{at}/{k}: {v}"));
+                }
+                findings(v, &format!("{at}/{k}"), out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                findings(v, &format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnsviz_finds_no_errors() {
+    let keys = tempfile::tempdir().unwrap();
+    let key = keygen(keys.path());
+    let b = backend::start(&EP).await;
+    let s = start_config(
+        &config(b[0].addr.port(), &[key.clone()], ""),
+        &[("gslb.example.com.zone", ZONE)],
+    )
+    .await;
+    eventually(Duration::from_secs(10), "app up", || {
+        let m = udp(
+            s.udp,
+            &crate::harness::query("app.gslb.example.com.", RecordType::A, true),
+        );
+        crate::harness::seen(m.answers.len(), |n| *n == 1)
+    });
+    let dnsviz = dnsviz();
+    // Only gslb is asked (`+`: nothing above the zone), at its loopback address and port.
+    let server = format!(
+        "{ZONE_NAME}+:ns1.{ZONE_NAME}={}:{}",
+        s.udp.ip(),
+        s.udp.port()
+    );
+    let probe = keys.path().join("probe.json");
+    let names = [
+        "", "static.", "app.", "alias.", "txt.", "nothere.", "x.wild.",
+    ];
+    let out = Command::new(&dnsviz)
+        .args(["probe", "-A", "-a", ZONE_NAME, "-x", &server, "-o"])
+        .arg(&probe)
+        .args(names.map(|n| format!("{n}{ZONE_NAME}")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "probe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The trust anchor: the zone's DNSKEY, as the .key file has it.
+    let text = std::fs::read_to_string(&key).unwrap();
+    let anchor = keys.path().join("trusted.keys");
+    std::fs::write(
+        &anchor,
+        text.lines()
+            .filter(|l| !l.starts_with(';'))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let grok = keys.path().join("grok.json");
+    let out = Command::new(&dnsviz)
+        .args(["grok", "-r"])
+        .arg(&probe)
+        .arg("-t")
+        .arg(&anchor)
+        .arg("-o")
+        .arg(&grok)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "grok: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&grok).unwrap()).unwrap();
+    let mut found = Vec::new();
+    findings(&v, "", &mut found);
+    assert!(found.is_empty(), "DNSViz found:\n{}", found.join("\n"));
+    let text = v.to_string();
+    assert!(text.contains("\"SECURE\""), "nothing secure: {text:.2000}");
+    for bad in ["\"BOGUS\"", "\"INSECURE\"", "\"INDETERMINATE\""] {
+        assert!(!text.contains(bad), "{bad} in {text:.4000}");
+    }
+    for n in names {
+        assert!(v.get(format!("{n}{ZONE_NAME}.")).is_some(), "{n} analysed");
+    }
+    s.stop().await;
+}
