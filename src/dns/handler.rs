@@ -299,6 +299,11 @@ pub fn handle(
         w.set_rcode(rcode::REFUSED);
         return done(w, rcode::REFUSED, error());
     };
+    if q.qtype == rtype::NXNAME && zone.signed.is_some() {
+        // RFC 9824 §3.5: NXNAME is a meta-type of compact denial, not a type to ask for.
+        w.set_rcode(rcode::FORMERR);
+        return done(w, rcode::FORMERR, error());
+    }
     let client = crate::policy::Client::new(peer, q.edns.as_ref().and_then(|e| e.ecs));
     let mut scope = 0u8;
     let mut balancer = |id: u32, qtype: u16, owner: &[u8], w: &mut ResponseWriter<'_>| {

@@ -1,8 +1,9 @@
 //! Time for DNSSEC: the BIND key files' `YYYYMMDDHHMMSS` timestamps, and the quantized
 //! signature windows (inception, expiration) that let one signature serve many queries.
 //!
-//! Owns: the window arithmetic (every rule about inception and expiration lives here) and the
-//! timestamp conversion. Must not: read the clock (callers pass `now`, so tests use a fake one).
+//! Owns: the window arithmetic (every rule about inception and expiration lives here), the
+//! timestamp conversion, and `now`, the one clock read callers make. Must not: read the clock
+//! in the arithmetic (it takes `now`, so tests use a fake clock).
 
 /// Seconds a signature's inception is backdated, for validators whose clock runs behind ours
 /// (BIND's and Knot's signers backdate by an hour too).
