@@ -332,10 +332,62 @@ fn signers(
             ));
             continue;
         }
+        let mut signer = signer;
+        presign(zone, &mut signer, now);
         zone.signed = Some(signers.len() as u32);
         signers.push(signer);
     }
     signers
+}
+
+/// Signs the zone's static RRsets (up to `DNSSEC_PRESIGN_MAX`), its negative answers' SOA and
+/// its DNSKEY RRset for the current window while it loads, so the first queries for them do
+/// not sign: what a referral leaves unsigned (NS at a cut, glue) is skipped.
+fn presign(zone: &ServedZone, signer: &mut crate::dnssec::Signer, now: u64) {
+    let (mut base, mut ranges) = (Vec::new(), Vec::new());
+    let mut one = |signer: &mut crate::dnssec::Signer,
+                   owner: &[u8],
+                   rtype: u16,
+                   ttl: u32,
+                   rdatas: &mut dyn Iterator<Item = &[u8]>| {
+        base.clear();
+        ranges.clear();
+        for r in rdatas {
+            ranges.push((base.len() as u32, r.len() as u32));
+            base.extend_from_slice(r);
+        }
+        let set = crate::dnssec::Set {
+            owner,
+            rtype,
+            ttl,
+            base: &base,
+        };
+        signer.presign(set, &mut ranges, now);
+    };
+    let origin = zone.origin().to_vec();
+    let keys: Vec<Vec<u8>> = signer.dnskeys(now).map(<[u8]>::to_vec).collect();
+    let ttl = signer.dnskey_ttl;
+    one(signer, &origin, rtype::DNSKEY, ttl, &mut keys.iter().map(|k| &k[..]));
+    if let Some(soa) = zone.zone.soa() {
+        one(signer, &origin, rtype::SOA, zone.zone.neg_ttl, &mut soa.rdatas());
+    }
+    let mut budget = crate::config::defaults::DNSSEC_PRESIGN_MAX;
+    for (name, node) in zone.zone.nodes() {
+        let cut = zone.cut_above(name);
+        if cut.is_some_and(|c| c != name) {
+            continue;
+        }
+        for set in &node.rrsets {
+            if budget == 0 {
+                return;
+            }
+            if cut.is_some() && set.rtype != rtype::DS {
+                continue;
+            }
+            budget -= 1;
+            one(signer, name, set.rtype, set.ttl, &mut set.rdatas());
+        }
+    }
 }
 
 /// A problem at a position of the configuration file.

@@ -120,3 +120,6 @@ pub const DNSSEC_DNSKEY_TTL: u32 = 3600;
 /// Signatures each answering thread caches (one per RRset, window and key set; ~250 bytes
 /// each): when full it starts over, so a thread's cache stays below ~16 MB.
 pub const DNSSEC_CACHE_ENTRIES: usize = 65_536;
+/// Static RRsets a signed zone's load signs ahead (~13 µs each: at most ~0.3 s of a load);
+/// the rest are signed on first use.
+pub const DNSSEC_PRESIGN_MAX: usize = 20_000;

@@ -54,6 +54,8 @@ pub struct Signer {
     /// TTL of the DNSKEY RRset.
     pub dnskey_ttl: u32,
     generation: u64,
+    /// Static RRsets signed at load for the window then current (read by every thread).
+    presigned: std::collections::HashMap<u64, Entry, foldhash::fast::RandomState>,
     /// What it counted, shared with the signers of the same zone before and after reloads.
     pub counters: Arc<Counters>,
 }
@@ -69,6 +71,7 @@ pub struct Counters {
 }
 
 /// One cached RRset's signatures.
+#[derive(Debug)]
 struct Entry {
     /// What the entry is for (generation, window, keys, RRset): compared on every hit.
     check: Box<[u8]>,
@@ -116,6 +119,7 @@ impl Signer {
             balanced_validity,
             dnskey_ttl,
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+            presigned: Default::default(),
             counters,
         }
     }
@@ -173,37 +177,34 @@ impl Signer {
         now: u64,
         mut each: impl FnMut(&[u8]) -> bool,
     ) -> bool {
-        let mask = self.signing_keys(set.rtype, now);
-        if mask == 0 {
+        let Some((mask, window)) = self.prepare(set, rdatas, balanced, now) else {
             return false;
-        }
-        let validity = if balanced {
-            self.balanced_validity
-        } else {
-            self.validity
         };
-        let window = time::window(now, validity);
         let base = set.base;
         let slice = |&(s, l): &(u32, u32)| &base[s as usize..(s + l) as usize];
-        rdatas.sort_unstable_by(|a, b| slice(a).cmp(slice(b)));
         CACHE.with(|c| {
             let mut c = c.borrow_mut();
             let c = &mut *c;
-            c.check.clear();
-            c.check.extend_from_slice(&self.generation.to_be_bytes());
-            c.check.extend_from_slice(&window.index.to_be_bytes());
-            c.check.extend_from_slice(&validity.to_be_bytes());
-            c.check.extend_from_slice(&mask.to_be_bytes());
-            c.check.extend_from_slice(set.owner);
-            c.check.extend_from_slice(&set.rtype.to_be_bytes());
-            c.check.extend_from_slice(&set.ttl.to_be_bytes());
-            for r in rdatas.iter() {
-                let r = slice(r);
-                c.check.extend_from_slice(&(r.len() as u16).to_be_bytes());
-                c.check.extend_from_slice(r);
+            let key = self.check(&mut c.check, set, rdatas, window, mask);
+            let served = |e: &Entry, each: &mut dyn FnMut(&[u8]) -> bool| {
+                let mut pos = 0;
+                while let Some(len) = e.sigs.get(pos..pos + 2) {
+                    let len = u16::from_be_bytes([len[0], len[1]]) as usize;
+                    let Some(rdata) = e.sigs.get(pos + 2..pos + 2 + len) else {
+                        return false;
+                    };
+                    if !each(rdata) {
+                        return false;
+                    }
+                    pos += 2 + len;
+                }
+                true
+            };
+            // Signed when the zone was loaded (static RRsets, this window and key set)?
+            if let Some(e) = self.presigned.get(&key).filter(|e| *e.check == c.check[..]) {
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                return served(e, &mut each);
             }
-            let key =
-                foldhash::fast::FixedState::with_seed(0x5167_6e65_7273).hash_one(&c.check[..]);
             let hit = c.map.get(&key).is_some_and(|e| *e.check == c.check[..]);
             if hit {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
@@ -222,22 +223,86 @@ impl Signer {
                     },
                 );
             }
-            let Some(e) = c.map.get(&key) else {
-                return false;
-            };
-            let mut pos = 0;
-            while let Some(len) = e.sigs.get(pos..pos + 2) {
-                let len = u16::from_be_bytes([len[0], len[1]]) as usize;
-                let Some(rdata) = e.sigs.get(pos + 2..pos + 2 + len) else {
-                    return false;
-                };
-                if !each(rdata) {
-                    return false;
-                }
-                pos += 2 + len;
-            }
-            true
+            c.map.get(&key).is_some_and(|e| served(e, &mut each))
         })
+    }
+
+    /// The keys and window signing `set` at `now`, its RDATA ranges sorted (a fixed order for
+    /// the cache). None when no key signs.
+    fn prepare(
+        &self,
+        set: Set<'_>,
+        rdatas: &mut [(u32, u32)],
+        balanced: bool,
+        now: u64,
+    ) -> Option<(u64, time::Window)> {
+        let mask = self.signing_keys(set.rtype, now);
+        if mask == 0 {
+            return None;
+        }
+        let validity = if balanced {
+            self.balanced_validity
+        } else {
+            self.validity
+        };
+        let base = set.base;
+        let slice = |&(s, l): &(u32, u32)| &base[s as usize..(s + l) as usize];
+        rdatas.sort_unstable_by(|a, b| slice(a).cmp(slice(b)));
+        Some((mask, time::window(now, validity)))
+    }
+
+    /// Writes what a cache entry for `set` is checked against into `out`; returns its key.
+    fn check(
+        &self,
+        out: &mut Vec<u8>,
+        set: Set<'_>,
+        rdatas: &[(u32, u32)],
+        window: time::Window,
+        mask: u64,
+    ) -> u64 {
+        out.clear();
+        out.extend_from_slice(&self.generation.to_be_bytes());
+        out.extend_from_slice(&window.index.to_be_bytes());
+        out.extend_from_slice(&(window.expiration - window.inception).to_be_bytes());
+        out.extend_from_slice(&mask.to_be_bytes());
+        out.extend_from_slice(set.owner);
+        out.extend_from_slice(&set.rtype.to_be_bytes());
+        out.extend_from_slice(&set.ttl.to_be_bytes());
+        for &(s, l) in rdatas {
+            let r = &set.base[s as usize..(s + l) as usize];
+            out.extend_from_slice(&(r.len() as u16).to_be_bytes());
+            out.extend_from_slice(r);
+        }
+        foldhash::fast::FixedState::with_seed(0x5167_6e65_7273).hash_one(&out[..])
+    }
+
+    /// Signs a static RRset for the window of `now` while the zone is loaded, off the answer
+    /// path, into the table every thread reads before its own cache. False when no key signs
+    /// or signing failed.
+    pub fn presign(&mut self, set: Set<'_>, rdatas: &mut [(u32, u32)], now: u64) -> bool {
+        let Some((mask, window)) = self.prepare(set, rdatas, false, now) else {
+            return false;
+        };
+        let mut check = Vec::new();
+        let key = self.check(&mut check, set, rdatas, window, mask);
+        let base = set.base;
+        let slice = |&(s, l): &(u32, u32)| &base[s as usize..(s + l) as usize];
+        let Some(sigs) = self.sign(set, rdatas.iter().map(slice), mask, window) else {
+            return false;
+        };
+        self.presigned.insert(
+            key,
+            Entry {
+                check: check.into_boxed_slice(),
+                sigs,
+            },
+        );
+        true
+    }
+
+    /// RRsets signed when the zone was loaded.
+    pub fn presigned(&self) -> usize {
+        self.presigned.len()
     }
 
     /// Signs `set` with every key of `mask` for `window`: `(u16 length, RRSIG RDATA)` each.
@@ -368,6 +433,31 @@ mod tests {
         );
         assert_eq!(sigs(&alone, rtype::A, 1500).len(), 1);
         assert!(!alone.any_active(999), "before Activate nothing signs");
+    }
+
+    #[test]
+    fn presigned_rrsets_are_served_without_signing_until_their_window_passes() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = Signer::new(ORIGIN, vec![key(d.path(), true)], 86_400, 7200, Arc::default());
+        let base = [192, 0, 2, 2, 192, 0, 2, 1];
+        let set = Set {
+            owner: b"\x03www\x04gslb\x07example\x03com\x00",
+            rtype: rtype::A,
+            ttl: 60,
+            base: &base,
+        };
+        let t0 = 1_796_185_800;
+        assert!(s.presign(set, &mut [(0, 4), (4, 4)], t0));
+        assert_eq!(s.counters.signatures.load(Ordering::Relaxed), 1);
+        let before = cached_entries();
+        // The answer path's order differs; the same signature comes back, from the table.
+        assert_eq!(sigs(&s, rtype::A, t0 + 60).len(), 1);
+        assert_eq!(s.counters.signatures.load(Ordering::Relaxed), 1);
+        assert_eq!(s.counters.hits.load(Ordering::Relaxed), 1);
+        assert_eq!(cached_entries(), before, "nothing added to the thread's cache");
+        // A later window signs anew.
+        sigs(&s, rtype::A, t0 + 86_400);
+        assert_eq!(s.counters.signatures.load(Ordering::Relaxed), 2);
     }
 
     #[test]
