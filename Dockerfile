@@ -11,6 +11,10 @@
 # CAP_NET_BIND_SERVICE, or listen on a port above 1023).
 
 FROM rust:1-slim-bookworm AS build
+# protoc: the etcd client's gRPC code is generated at build time.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends protobuf-compiler libprotobuf-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin gslb \

@@ -16,6 +16,7 @@ pub const COMMIT: &str = env!("GSLB_COMMIT");
 
 pub mod admin;
 pub mod changes;
+pub mod cluster;
 pub mod config;
 pub mod control;
 pub mod cookie;
@@ -23,6 +24,7 @@ pub mod diag;
 pub mod dns;
 pub mod dnssec;
 pub mod dnstap;
+pub mod drain;
 pub mod explain;
 pub mod health;
 pub mod load;

@@ -20,6 +20,7 @@ mod fuzz_regressions;
 mod health;
 mod health_timing;
 mod health_tls;
+mod health_votes;
 mod limits;
 mod local_errors;
 mod readme;
