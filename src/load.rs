@@ -367,9 +367,21 @@ fn presign(zone: &ServedZone, signer: &mut crate::dnssec::Signer, now: u64) {
     let origin = zone.origin().to_vec();
     let keys: Vec<Vec<u8>> = signer.dnskeys(now).map(<[u8]>::to_vec).collect();
     let ttl = signer.dnskey_ttl;
-    one(signer, &origin, rtype::DNSKEY, ttl, &mut keys.iter().map(|k| &k[..]));
+    one(
+        signer,
+        &origin,
+        rtype::DNSKEY,
+        ttl,
+        &mut keys.iter().map(|k| &k[..]),
+    );
     if let Some(soa) = zone.zone.soa() {
-        one(signer, &origin, rtype::SOA, zone.zone.neg_ttl, &mut soa.rdatas());
+        one(
+            signer,
+            &origin,
+            rtype::SOA,
+            zone.zone.neg_ttl,
+            &mut soa.rdatas(),
+        );
     }
     let mut budget = crate::config::defaults::DNSSEC_PRESIGN_MAX;
     for (name, node) in zone.zone.nodes() {

@@ -12,8 +12,8 @@ use toml_edit::{Item, Table, TableLike, Value};
 
 use super::Location;
 use super::raw::{
-    RawAdmin, RawBalance, RawCheck, RawCluster, RawConfig, RawCookies, RawDatacenter, RawDnssec, RawDnstap,
-    RawEndpoint, RawGeoip, RawRrl, RawServer, RawZones,
+    RawAdmin, RawBalance, RawCheck, RawCluster, RawConfig, RawCookies, RawDatacenter, RawDnssec,
+    RawDnstap, RawEndpoint, RawGeoip, RawRrl, RawServer, RawZones,
 };
 
 /// An unknown key: where its name starts (byte offset) and what to tell the operator.

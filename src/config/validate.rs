@@ -17,8 +17,8 @@ use toml::Spanned;
 
 use super::raw::{self, HumanDuration, PolicyKind, Protocol, RawConfig, WhenAllDown};
 use super::{
-    Admin, Balance, Check, CheckKind, Cluster, Config, Cookies, Datacenter, Dnssec, Dnstap, DownQuorum,
-    Endpoint, HttpCheck, Pos, Rrl, Server, StoreLoss, TlsCheck, defaults,
+    Admin, Balance, Check, CheckKind, Cluster, Config, Cookies, Datacenter, Dnssec, Dnstap,
+    DownQuorum, Endpoint, HttpCheck, Pos, Rrl, Server, StoreLoss, TlsCheck, defaults,
 };
 use crate::diag::{Diagnostic, LineIndex};
 

@@ -105,7 +105,7 @@ fn put_set(
     signer: &Signer,
     section: Section,
     set: Set<'_>,
-    ranges: &mut Vec<(u32, u32)>,
+    ranges: &mut [(u32, u32)],
     sign: bool,
     balanced: bool,
     required: bool,

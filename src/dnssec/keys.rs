@@ -316,7 +316,13 @@ fn parse_key_file(
         .map_err(|_| malformed(path, format!("{owner:?} is not a domain name")))?;
     let mut key = Vec::new();
     crate::wire::name::write_key(&name, &mut key);
-    Ok((key, ttl, flags, alg, public))
+    Ok(KeyFile {
+        owner: key,
+        ttl,
+        flags,
+        algorithm: alg,
+        public,
+    })
 }
 
 /// The algorithm number, private key and timing of a `.private` file.
@@ -407,7 +413,13 @@ fn dnskey_rdata(flags: u16, algorithm: Algorithm, public: &[u8]) -> Box<[u8]> {
 pub fn read(base: &Path, zone: &[u8]) -> Result<Key, KeyError> {
     let (key_path, private_path) = paths(base);
     let key_text = read_text(&key_path)?;
-    let (owner, ttl, flags, alg, public) = parse_key_file(&key_path, &key_text)?;
+    let KeyFile {
+        owner,
+        ttl,
+        flags,
+        algorithm: alg,
+        public,
+    } = parse_key_file(&key_path, &key_text)?;
     if owner != zone {
         return Err(KeyError::WrongZone {
             path: key_path,

@@ -438,7 +438,13 @@ mod tests {
     #[test]
     fn presigned_rrsets_are_served_without_signing_until_their_window_passes() {
         let d = tempfile::tempdir().unwrap();
-        let mut s = Signer::new(ORIGIN, vec![key(d.path(), true)], 86_400, 7200, Arc::default());
+        let mut s = Signer::new(
+            ORIGIN,
+            vec![key(d.path(), true)],
+            86_400,
+            7200,
+            Arc::default(),
+        );
         let base = [192, 0, 2, 2, 192, 0, 2, 1];
         let set = Set {
             owner: b"\x03www\x04gslb\x07example\x03com\x00",
@@ -454,7 +460,11 @@ mod tests {
         assert_eq!(sigs(&s, rtype::A, t0 + 60).len(), 1);
         assert_eq!(s.counters.signatures.load(Ordering::Relaxed), 1);
         assert_eq!(s.counters.hits.load(Ordering::Relaxed), 1);
-        assert_eq!(cached_entries(), before, "nothing added to the thread's cache");
+        assert_eq!(
+            cached_entries(),
+            before,
+            "nothing added to the thread's cache"
+        );
         // A later window signs anew.
         sigs(&s, rtype::A, t0 + 86_400);
         assert_eq!(s.counters.signatures.load(Ordering::Relaxed), 2);

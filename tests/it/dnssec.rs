@@ -499,7 +499,12 @@ async fn do0_answers_are_unchanged_and_do1_answers_carry_signatures_and_compact_
     ]);
     assert_eq!(opt_flags & 0x4000, 0x4000, "CO echoed");
     // A query for NXNAME itself is a format error (RFC 9824 §3.5).
-    let m = q("static.gslb.example.com.", RecordType::Unknown(128), 0x8000, 1232);
+    let m = q(
+        "static.gslb.example.com.",
+        RecordType::Unknown(128),
+        0x8000,
+        1232,
+    );
     assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
     // NODATA lists the types there, never the query type: static has A and AAAA.
     let types = nsec_types(&q(
