@@ -272,12 +272,22 @@ fn malformed(path: &Path, message: impl Into<String>) -> KeyError {
     }
 }
 
-/// The DNSKEY of a `.key` file: owner (lower-cased wire form), TTL, flags, algorithm number,
-/// public key.
-fn parse_key_file(
-    path: &Path,
-    text: &str,
-) -> Result<(Vec<u8>, Option<u32>, u16, u8, Vec<u8>), KeyError> {
+/// What a `.key` file's DNSKEY says.
+struct KeyFile {
+    /// The owner, lower-cased wire form.
+    owner: Vec<u8>,
+    /// The TTL, when written.
+    ttl: Option<u32>,
+    /// DNSKEY flags.
+    flags: u16,
+    /// The algorithm number.
+    algorithm: u8,
+    /// The public key.
+    public: Vec<u8>,
+}
+
+/// The DNSKEY of a `.key` file.
+fn parse_key_file(path: &Path, text: &str) -> Result<KeyFile, KeyError> {
     let line = text
         .lines()
         .map(|l| l.split(';').next().unwrap_or("").trim())

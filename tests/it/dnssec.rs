@@ -213,7 +213,7 @@ async fn unbound_validates_every_kind_of_answer_and_follows_failover() {
     let key = keygen(keys.path());
     let mut b = backend::start(&EP).await;
     let s = start_config(
-        &config(b[0].addr.port(), &[key.clone()], ""),
+        &config(b[0].addr.port(), std::slice::from_ref(&key), ""),
         &[("gslb.example.com.zone", ZONE)],
     )
     .await;
@@ -341,7 +341,7 @@ async fn delv_fully_validates_positive_and_negative_answers() {
     let key = keygen(keys.path());
     let b = backend::start(&EP).await;
     let s = start_config(
-        &config(b[0].addr.port(), &[key.clone()], ""),
+        &config(b[0].addr.port(), std::slice::from_ref(&key), ""),
         &[("gslb.example.com.zone", ZONE)],
     )
     .await;
@@ -750,7 +750,7 @@ async fn dnsviz_finds_no_errors() {
     let key = keygen(keys.path());
     let b = backend::start(&EP).await;
     let s = start_config(
-        &config(b[0].addr.port(), &[key.clone()], ""),
+        &config(b[0].addr.port(), std::slice::from_ref(&key), ""),
         &[("gslb.example.com.zone", ZONE)],
     )
     .await;
