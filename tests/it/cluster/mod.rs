@@ -8,6 +8,7 @@
 //! each test module is one area of the contract. Every test uses its own 127.0.N.0/24 (N is the
 //! test's `net`), so tests running side by side never share an address.
 
+mod compose;
 mod drains;
 mod fixtures;
 mod identity;
