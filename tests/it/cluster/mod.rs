@@ -14,7 +14,7 @@ mod fixtures;
 mod identity;
 mod partition;
 mod quorum;
-mod tls;
+mod security;
 mod votes;
 
 use std::collections::BTreeSet;

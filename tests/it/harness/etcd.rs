@@ -46,6 +46,7 @@ pub(crate) struct Etcd {
     dir: TempDir,
     members: Vec<Member>,
     tls: Option<Tls>,
+    user: Option<String>,
     etcd: PathBuf,
     etcdctl: PathBuf,
 }
@@ -162,6 +163,7 @@ impl Etcd {
             dir,
             members,
             tls,
+            user: None,
             etcd,
             etcdctl,
         };
@@ -242,6 +244,12 @@ impl Etcd {
         self.members[i].client
     }
 
+    /// Makes every later `etcdctl` call authenticate as `user:password` (once a test has
+    /// enabled etcd's authentication).
+    pub(crate) fn login(&mut self, user_password: &str) {
+        self.user = Some(user_password.to_string());
+    }
+
     /// The certificates, for a TLS cluster.
     pub(crate) fn tls(&self) -> Option<&Tls> {
         self.tls.as_ref()
@@ -294,6 +302,9 @@ impl Etcd {
         cmd.env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={}", urls.join(",")))
             .args(["--dial-timeout=2s", "--command-timeout=5s"]);
+        if let Some(u) = &self.user {
+            cmd.arg(format!("--user={u}"));
+        }
         if let Some(t) = &self.tls {
             cmd.arg("--cacert")
                 .arg(&t.ca)
