@@ -124,8 +124,8 @@ directory = "zones"
 protocol = "http"
 port = {port}
 path = "/health"
-interval = "200ms"
-timeout = "150ms"
+interval = "300ms"
+timeout = "250ms"
 rise = 2
 fall = 2
 

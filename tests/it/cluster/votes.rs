@@ -59,7 +59,7 @@ async fn one_instance_alone_seeing_an_endpoint_down_does_not_fail_it_over_a_real
     // explain, as an operator reads it on ns1, gives the arithmetic.
     let (code, out, err) = run_gslb(vec![
         "explain".into(),
-        NAME.into(),
+        NAME.trim_end_matches('.').into(),
         "--admin".into(),
         format!("http://{}", nodes[0].admin),
     ])
