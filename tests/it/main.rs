@@ -10,6 +10,7 @@ mod harness;
 mod admin;
 mod balance;
 mod binary;
+mod cluster;
 mod cookies;
 mod dns_authoritative;
 mod dns_edns_tcp;
