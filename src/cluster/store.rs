@@ -562,7 +562,7 @@ impl Task {
     async fn close(&mut self) {
         if let Some(mut s) = self.session.take() {
             let revoked =
-                tokio::time::timeout(Duration::from_secs(1), s.client.lease_revoke(s.lease)).await;
+                tokio::time::timeout(REQUEST_TIMEOUT, s.client.lease_revoke(s.lease)).await;
             match revoked {
                 Ok(Ok(_)) => tracing::info!(instance = %self.instance(), "cluster lease revoked"),
                 _ => {
