@@ -290,6 +290,23 @@ pub fn config_hash(served: &Served) -> String {
             h.write_u64(d);
         }
     }
+    // Signed zones: every instance must sign with the same keys (their DNSKEY RDATAs).
+    let mut keys: Vec<(&[u8], Vec<&[u8]>)> = served
+        .signers
+        .iter()
+        .map(|s| {
+            let mut k: Vec<&[u8]> = s.keys.iter().map(|k| &k.dnskey[..]).collect();
+            k.sort();
+            (&s.origin[..], k)
+        })
+        .collect();
+    keys.sort();
+    for (origin, dnskeys) in keys {
+        h.write(origin);
+        for k in dnskeys {
+            h.write(k);
+        }
+    }
     format!("{:016x}", h.finish())
 }
 

@@ -453,9 +453,18 @@ fn doc_shared(text: &str) -> toml::Table {
         return toml::Table::new();
     };
     let mut shared = toml::Table::new();
-    for key in ["checks", "datacenters", "balance"] {
+    for key in ["checks", "datacenters", "balance", "dnssec"] {
         if let Some(v) = all.remove(key) {
             shared.insert(key.to_string(), v);
+        }
+    }
+    // Key file paths are an instance's own; the keys themselves are hashed by
+    // `cluster::config_hash` (their DNSKEYs).
+    if let Some(toml::Value::Table(zones)) = shared.get_mut("dnssec") {
+        for (_, z) in zones.iter_mut() {
+            if let Some(t) = z.as_table_mut() {
+                t.remove("keys");
+            }
         }
     }
     if let Some(toml::Value::Array(names)) = shared.get_mut("balance") {
@@ -509,5 +518,26 @@ fn canonical_value(v: &toml::Value, out: &mut String) {
         }
         toml::Value::String(s) => out.push_str(&format!("{s:?}")),
         other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{doc_shared, shared_digest};
+
+    #[test]
+    fn dnssec_tables_are_shared_without_their_key_paths() {
+        let of = |t: &str| shared_digest(doc_shared(t));
+        let a = of("[dnssec.\"x\"]\nkeys = [\"/a/K\"]\n");
+        assert_eq!(
+            a,
+            of("[dnssec.\"x\"]\nkeys = [\"/b/K\"]\n"),
+            "paths are per instance"
+        );
+        assert_ne!(
+            a,
+            of("[dnssec.\"x\"]\nkeys = [\"/a/K\"]\nsignature_validity = \"1d\"\n")
+        );
+        assert_ne!(a, of(""));
     }
 }
