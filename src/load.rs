@@ -188,6 +188,16 @@ fn build(config: Config, running: Option<&Served>) -> Result<Reloaded, Vec<Diagn
                         zone.zone.file.display()
                     )));
                 }
+                if b.policy == crate::config::PolicyKind::Nearest
+                    && let Some(g) = geoip.as_ref().filter(|g| !g.has_locations())
+                {
+                    errors.push(here(format!(
+                        "{}: nearest needs a GeoIP database with coordinates (a City edition); {} is a {} database",
+                        b.name,
+                        config.geoip.as_deref().map_or_else(String::new, |p| p.display().to_string()),
+                        g.database_type()
+                    )));
+                }
                 zone.attach_balance(&b.key, balances.len() as u32);
                 balances.push(BalancedName::new(&config, b, geoip.clone()));
             }

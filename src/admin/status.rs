@@ -80,6 +80,7 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
                 .enumerate()
                 .map(|(ei, e)| StatusEndpoint {
                     address: e.address,
+                    target: e.target.as_ref().map(|t| t.name.clone()),
                     datacenter: b.dc_names[ei].clone(),
                     priority: e.priority,
                     weight: e.weight,
@@ -121,14 +122,27 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
         .config
         .datacenters
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(di, d)| {
             let (total, up, drained) = counts.get(d.name.as_str()).copied().unwrap_or_default();
+            let fate = h.datacenters.get(di).copied().unwrap_or_default();
             DatacenterStatus {
                 name: d.name.clone(),
                 endpoints: total,
                 up,
                 drained,
                 networks: d.networks.iter().map(|n| n.to_string()).collect(),
+                regions: d
+                    .subdivisions
+                    .iter()
+                    .chain(&d.countries)
+                    .chain(&d.continents)
+                    .cloned()
+                    .collect(),
+                min_up: d.min_up.map(|m| m.to_string()),
+                targets: fate.targets,
+                targets_up: fate.targets_up,
+                datacenter_up: fate.up,
             }
         })
         .collect();
@@ -234,7 +248,11 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode
         let addr = what.parse::<IpAddr>().ok();
         let mut hit = false;
         for (i, e) in b.cfg.endpoints.iter().enumerate() {
-            if Some(e.address) == addr || b.dc_names[i] == what {
+            let target = e.target.as_ref().map(|t| t.name.trim_end_matches('.'));
+            if Some(e.address) == addr
+                || b.dc_names[i] == what
+                || target.is_some_and(|t| t == what.trim_end_matches('.'))
+            {
                 // A what-if takes endpoints down; it never undrains one (a drained endpoint
                 // assumed down would become a fail-open candidate the real answer never has).
                 if health[i].state != EndpointState::Drained {
@@ -260,6 +278,21 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode
     }
     t.assumed_down = assumed;
     t.health_generation = snap.health.generation;
+    let mut dcs: Vec<usize> = b.cfg.endpoints.iter().map(|e| e.datacenter).collect();
+    dcs.sort_unstable();
+    dcs.dedup();
+    for d in dcs {
+        let fate = snap.health.datacenters.get(d).copied().unwrap_or_default();
+        let cfg = &snap.served.config.datacenters[d];
+        if !fate.up
+            && let Some(m) = cfg.min_up
+        {
+            t.datacenters_down.push(format!(
+                "{}: {} of {} probed targets up, min_up = {m}: its endpoints count as down",
+                cfg.name, fate.targets_up, fate.targets
+            ));
+        }
+    }
     Ok(t)
 }
 

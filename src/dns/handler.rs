@@ -301,9 +301,9 @@ pub fn handle(
     let client = crate::policy::Client::new(peer, q.edns.as_ref().and_then(|e| e.ecs));
     let mut scope = 0u8;
     let mut balancer = |id: u32, qtype: u16, owner: &[u8], w: &mut ResponseWriter<'_>| {
-        let (n, s) = super::balanced::write(snap, id, qtype, &client, owner, w);
+        let (written, s) = super::balanced::write(snap, id, qtype, &client, owner, w);
         scope = scope.max(s);
-        n
+        written
     };
     let resolved = resolve(zone, q.qname.as_bytes(), q.qtype, &mut w, &mut balancer);
     let mut tailored_to = None;
