@@ -1318,4 +1318,123 @@ endpoints = [
         let e = load(&format!("{BASE}[dnstap]\nsocket = \"\"\n")).unwrap_err();
         assert!(e[0].contains("must be a path"), "{e:?}");
     }
+
+    #[test]
+    fn routing_keys_are_validated_with_positions() {
+        let geo = "[geoip]\ndatabase = \"g.mmdb\"\n";
+        // (text after BASE, the one error expected, as a substring with its position)
+        let cases: Vec<(String, &str)> = vec![
+            (
+                format!("{geo}[datacenters.a]\ncountries = [\"GBR\"]\n"),
+                "gslb.toml:6:14: country \"GBR\" is not an ISO 3166-1 alpha-2 code",
+            ),
+            (
+                format!("{geo}[datacenters.a]\ncontinents = [\"EUR\"]\n"),
+                "gslb.toml:6:15: continent \"EUR\" is not one of AF AN AS EU NA OC SA",
+            ),
+            (
+                format!("{geo}[datacenters.a]\nsubdivisions = [\"VA\"]\n"),
+                "gslb.toml:6:17: subdivision \"VA\" is not an ISO 3166-2 code",
+            ),
+            (
+                format!("{geo}[datacenters.a]\ncountries = [\"GB\"]\n[datacenters.b]\ncountries = [\"IE\", \"gb\"]\n"),
+                "gslb.toml:8:20: country GB is listed under both datacenters a and b",
+            ),
+            (
+                format!("{geo}[datacenters.a]\ncontinents = [\"EU\", \"EU\"]\n"),
+                "gslb.toml:6:21: continent EU is listed twice in datacenter a",
+            ),
+            (
+                "[datacenters.a]\nmin_up = \"150%\"\n".into(),
+                "gslb.toml:4:10: min_up: min_up \"150%\" must be a count (e.g. 2) or a percentage within 1..100",
+            ),
+            (
+                "[datacenters.a]\nmin_up = -1\n".into(),
+                "gslb.toml:4:10: min_up: min_up -1 must be a count",
+            ),
+            (
+                "[datacenters.a]\ncountries = [\"GB\"]\n[[balance]]\nname = \"g.example\"\npolicy = \"geo\"\nendpoints = [{ address = \"192.0.2.1\", datacenter = \"a\" }]\n".into(),
+                "gslb.toml:7:10: g.example.: geo by countries, continents or subdivisions needs [geoip]",
+            ),
+            (
+                "[datacenters.a]\n[[balance]]\nname = \"t.example\"\npolicy = \"all\"\nttl = 30\nttl_degraded = 60\nendpoints = [{ address = \"192.0.2.1\", datacenter = \"a\" }]\n".into(),
+                "gslb.toml:8:16: ttl_degraded must be at most ttl (30)",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = load(&format!("{BASE}{text}")).unwrap_err();
+            assert!(e.len() == 1 && e[0].starts_with(want), "{text}\n{e:?}");
+        }
+        let c = load(&format!(
+            "{BASE}{geo}[datacenters.a]\ncountries = [\"gb\"]\nsubdivisions = [\"us-va\"]\nmin_up = \"50%\"\n[datacenters.b]\nmin_up = 2\n"
+        ))
+        .unwrap();
+        assert_eq!(c.datacenters[0].countries, ["GB"]);
+        assert_eq!(c.datacenters[0].subdivisions, ["US-VA"]);
+        assert_eq!(c.datacenters[0].min_up, Some(super::super::MinUp::Percent(50)));
+        assert_eq!(c.datacenters[1].min_up, Some(super::super::MinUp::Count(2)));
+    }
+
+    #[test]
+    fn cname_endpoints_are_validated() {
+        let head = format!(
+            "{BASE}[checks.web]\nprotocol = \"http\"\n[checks.at]\nprotocol = \"http\"\naddress = \"192.0.2.80\"\n[datacenters.a]\n[[balance]]\nname = \"www.example.com\"\npolicy = \"failover\"\n"
+        );
+        // (the balance's remaining lines, the error expected)
+        let cases: [(&str, &str); 8] = [
+            (
+                "endpoints = [{ target = \"a.cdn.net\", datacenter = \"a\" }, { address = \"192.0.2.1\", datacenter = \"a\" }]",
+                "gslb.toml:12:58: www.example.com.: a balanced name has address endpoints or CNAME (target) endpoints, not both",
+            ),
+            (
+                "endpoints = [{ target = \"WWW.example.com.\", datacenter = \"a\" }]",
+                "gslb.toml:12:25: www.example.com.: a target equal to the balanced name",
+            ),
+            (
+                "endpoints = [{ target = \"a..cdn.net\", datacenter = \"a\" }]",
+                "gslb.toml:12:25: target \"a..cdn.net\" is not a domain name",
+            ),
+            (
+                "endpoints = [{ target = \"\", datacenter = \"a\" }]",
+                "gslb.toml:12:25: target \"\" is not a domain name",
+            ),
+            (
+                "endpoints = [{ target = \"a.cdn.net\", address = \"192.0.2.1\", datacenter = \"a\" }]",
+                "gslb.toml:12:25: www.example.com.: an endpoint has an address or a target, not both",
+            ),
+            (
+                "endpoints = [{ datacenter = \"a\" }]",
+                "gslb.toml:12:14: www.example.com.: an endpoint needs an address",
+            ),
+            (
+                "check = \"web\"\nendpoints = [{ target = \"a.cdn.net\", datacenter = \"a\" }]",
+                "gslb.toml:13:14: www.example.com.: endpoint a.cdn.net. is checked but a target has no address to probe",
+            ),
+            (
+                "answers = 2\nendpoints = [{ target = \"a.cdn.net\", datacenter = \"a\" }]",
+                "gslb.toml:12:11: www.example.com.: a name of CNAME endpoints answers one CNAME",
+            ),
+        ];
+        for (rest, want) in cases {
+            let e = load(&format!("{head}{rest}\n")).unwrap_err();
+            assert!(e.len() == 1 && e[0].starts_with(want), "{rest}\n{e:?}");
+        }
+        let c = load(&format!(
+            "{head}check = \"at\"\nwhen_all_down = \"fallback\"\nfallback = [\"static.example.org\"]\nendpoints = [\n{{ target = \"A.cdn-one.net\", datacenter = \"a\" }},\n{{ target = \"b.cdn-two.net.\", datacenter = \"a\", check = \"web\", check_address = \"192.0.2.9\" }},\n]\n"
+        ))
+        .unwrap();
+        let b = &c.balances[0];
+        assert!(b.answers_cname());
+        let t: Vec<&str> = b.endpoints.iter().map(|e| e.target.as_ref().unwrap().name.as_str()).collect();
+        assert_eq!(t, ["a.cdn-one.net.", "b.cdn-two.net."]);
+        // The probed address: the check's, or the endpoint's check_address.
+        assert_eq!(b.endpoints[0].address.to_string(), "192.0.2.80");
+        assert_eq!(b.endpoints[1].address.to_string(), "192.0.2.9");
+        assert_eq!(b.fallback_targets[0].name, "static.example.org.");
+        let e = load(&format!(
+            "{head}when_all_down = \"fallback\"\nfallback = [\"192.0.2.1\", \"not an address\"]\nendpoints = [{{ address = \"192.0.2.1\", datacenter = \"a\" }}]\n"
+        ))
+        .unwrap_err();
+        assert!(e[0].contains("fallback \"not an address\" is not an IP address"), "{e:?}");
+    }
 }
