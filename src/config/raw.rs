@@ -255,7 +255,13 @@ impl<'de> Deserialize<'de> for MinUp {
                         "min_up {s:?} must be a count (e.g. 2) or a percentage within 1..100 (e.g. \"50%\")"
                     ))
                 };
-                let p: u32 = s.trim().strip_suffix('%').ok_or_else(bad)?.trim().parse().map_err(|_| bad())?;
+                let p: u32 = s
+                    .trim()
+                    .strip_suffix('%')
+                    .ok_or_else(bad)?
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad())?;
                 if p == 0 || p > 100 {
                     return Err(bad());
                 }

@@ -258,7 +258,9 @@ fn region_code(cx: &mut Ctx<'_>, kind: &str, code: &Spanned<String>) -> Option<S
         _ => c.split_once('-').is_some_and(|(cc, sub)| {
             letters(cc, 2)
                 && (1..=3).contains(&sub.len())
-                && sub.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                && sub
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         }),
     };
     if ok {
@@ -269,10 +271,7 @@ fn region_code(cx: &mut Ctx<'_>, kind: &str, code: &Spanned<String>) -> Option<S
         "continent" => format!("one of {}", CONTINENTS.join(" ")),
         _ => "an ISO 3166-2 code such as \"US-VA\"".to_string(),
     };
-    cx.err(
-        code,
-        format!("{kind} {:?} is not {hint}", code.get_ref()),
-    );
+    cx.err(code, format!("{kind} {:?} is not {hint}", code.get_ref()));
     None
 }
 
@@ -800,7 +799,9 @@ fn target_name(cx: &mut Ctx<'_>, v: &Spanned<String>, display: &str) -> Option<T
     if name == display {
         cx.err(
             v,
-            format!("{display}: a target equal to the balanced name would answer a CNAME to itself"),
+            format!(
+                "{display}: a target equal to the balanced name would answer a CNAME to itself"
+            ),
         );
         return None;
     }
@@ -879,9 +880,10 @@ fn endpoints(
             },
             None => None,
         };
-        let shown = target
-            .as_ref()
-            .map_or_else(|| address.map(|a| a.to_string()).unwrap_or_default(), |t| t.name.clone());
+        let shown = target.as_ref().map_or_else(
+            || address.map(|a| a.to_string()).unwrap_or_default(),
+            |t| t.name.clone(),
+        );
         if !seen.insert(shown.clone()) {
             cx.err(e, format!("{display}: endpoint {shown} is listed twice"));
         }
@@ -916,7 +918,9 @@ fn endpoints(
         {
             cx.err(
                 e,
-                format!("{display}: least-loaded needs a check with load_header for endpoint {shown}"),
+                format!(
+                    "{display}: least-loaded needs a check with load_header for endpoint {shown}"
+                ),
             );
         }
         // A target is probed at an address of its own: the endpoint's, else the check's.
@@ -1371,7 +1375,10 @@ endpoints = [
         .unwrap();
         assert_eq!(c.datacenters[0].countries, ["GB"]);
         assert_eq!(c.datacenters[0].subdivisions, ["US-VA"]);
-        assert_eq!(c.datacenters[0].min_up, Some(super::super::MinUp::Percent(50)));
+        assert_eq!(
+            c.datacenters[0].min_up,
+            Some(super::super::MinUp::Percent(50))
+        );
         assert_eq!(c.datacenters[1].min_up, Some(super::super::MinUp::Count(2)));
     }
 
@@ -1425,7 +1432,11 @@ endpoints = [
         .unwrap();
         let b = &c.balances[0];
         assert!(b.answers_cname());
-        let t: Vec<&str> = b.endpoints.iter().map(|e| e.target.as_ref().unwrap().name.as_str()).collect();
+        let t: Vec<&str> = b
+            .endpoints
+            .iter()
+            .map(|e| e.target.as_ref().unwrap().name.as_str())
+            .collect();
         assert_eq!(t, ["a.cdn-one.net.", "b.cdn-two.net."]);
         // The probed address: the check's, or the endpoint's check_address.
         assert_eq!(b.endpoints[0].address.to_string(), "192.0.2.80");
@@ -1435,6 +1446,9 @@ endpoints = [
             "{head}when_all_down = \"fallback\"\nfallback = [\"192.0.2.1\", \"not an address\"]\nendpoints = [{{ address = \"192.0.2.1\", datacenter = \"a\" }}]\n"
         ))
         .unwrap_err();
-        assert!(e[0].contains("fallback \"not an address\" is not an IP address"), "{e:?}");
+        assert!(
+            e[0].contains("fallback \"not an address\" is not an IP address"),
+            "{e:?}"
+        );
     }
 }

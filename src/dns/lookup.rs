@@ -30,7 +30,8 @@ pub enum Balanced<'a> {
 
 /// Writes the answer of a balanced name: `(balance id, qtype, owner, writer)` → what it wrote.
 /// `'f` is what the balancer borrows; `'a` what the targets it returns borrow (the snapshot).
-pub type Balancer<'f, 'a> = dyn FnMut(u32, u16, &[u8], &mut ResponseWriter<'_>) -> Balanced<'a> + 'f;
+pub type Balancer<'f, 'a> =
+    dyn FnMut(u32, u16, &[u8], &mut ResponseWriter<'_>) -> Balanced<'a> + 'f;
 
 fn write_set(w: &mut ResponseWriter<'_>, section: Section, owner: &[u8], set: &RRset) -> bool {
     write_set_ttl(w, section, owner, set, set.ttl, true)
@@ -276,8 +277,7 @@ mod tests {
             q.qname.as_bytes(),
             4096,
         );
-        let mut no_balancer =
-            |_: u32, _: u16, _: &[u8], _: &mut ResponseWriter<'_>| Balanced::Skip;
+        let mut no_balancer = |_: u32, _: u16, _: &[u8], _: &mut ResponseWriter<'_>| Balanced::Skip;
         resolve(zone, q.qname.as_bytes(), rtype::A, &mut w, &mut no_balancer);
         let rcode = w.rcode();
         w.finish();

@@ -41,7 +41,12 @@ impl SharedFate {
     /// The rules of `config`'s data centers over `plan`'s targets.
     pub(super) fn new(config: &Config, balances: &[BalancedName], plan: &Plan) -> SharedFate {
         let mut by_dc: BTreeMap<usize, BTreeMap<usize, Vec<IpAddr>>> = BTreeMap::new();
-        let has_rule = |d: usize| config.datacenters.get(d).is_some_and(|d| d.min_up.is_some());
+        let has_rule = |d: usize| {
+            config
+                .datacenters
+                .get(d)
+                .is_some_and(|d| d.min_up.is_some())
+        };
         for (t, users) in plan.users.iter().enumerate() {
             for &(bi, ei) in users.iter() {
                 let Some(e) = balances
@@ -132,7 +137,10 @@ mod tests {
              [[balance]]\nname = \"n.example\"\npolicy = \"all\"\ncheck = \"c\"\nendpoints = [\n"
         );
         for i in 0..ups.len() {
-            text.push_str(&format!("{{ address = \"192.0.2.{}\", datacenter = \"a\" }},\n", i + 1));
+            text.push_str(&format!(
+                "{{ address = \"192.0.2.{}\", datacenter = \"a\" }},\n",
+                i + 1
+            ));
         }
         text.push_str("{ address = \"198.51.100.1\", datacenter = \"b\" },\n]\n");
         let c = Config::from_str(Path::new("t.toml"), &text).expect("config");
@@ -164,9 +172,9 @@ mod tests {
             ("2", "UD", 1, false),
             ("1", "UD", 1, true),
             ("\"50%\"", "UD", 1, true),
-            ("\"50%\"", "UDD", 1, false), // ⌈1.5⌉ = 2
-            ("\"34%\"", "UDD", 1, false), // ⌈1.02⌉ = 2
-            ("\"33%\"", "UDD", 1, true),  // ⌈0.99⌉ = 1
+            ("\"50%\"", "UDD", 1, false),  // ⌈1.5⌉ = 2
+            ("\"34%\"", "UDD", 1, false),  // ⌈1.02⌉ = 2
+            ("\"33%\"", "UDD", 1, true),   // ⌈0.99⌉ = 1
             ("\"100%\"", "UUR", 2, false), // drained is not up
             ("2", "UR", 1, false),
             ("3", "UU", 2, false),

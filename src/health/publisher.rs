@@ -429,7 +429,11 @@ impl Publisher {
     /// (its endpoints change in every name).
     fn judge_datacenters(&mut self) {
         let next = self.fate.judge(
-            |t| self.trackers.get(t).is_some_and(|tr| verdict_state(tr) == EndpointState::Up),
+            |t| {
+                self.trackers
+                    .get(t)
+                    .is_some_and(|tr| verdict_state(tr) == EndpointState::Up)
+            },
             |a, dc| self.drains.is_drained(a, dc),
         );
         for (d, h) in next.iter().enumerate() {

@@ -46,7 +46,8 @@ impl Regions {
         let mut r = Regions::default();
         for &d in dcs {
             let dc = &all[d];
-            let codes = |list: &[String]| list.iter().map(|c| (geoip::code(c), d)).collect::<Vec<_>>();
+            let codes =
+                |list: &[String]| list.iter().map(|c| (geoip::code(c), d)).collect::<Vec<_>>();
             r.subdivisions.extend(codes(&dc.subdivisions));
             r.countries.extend(codes(&dc.countries));
             r.continents.extend(codes(&dc.continents));

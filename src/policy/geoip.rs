@@ -83,10 +83,7 @@ impl GeoIp {
             return p;
         }
         let get = |path: &[PathElement<'_>]| -> u64 {
-            r.decode_path::<&str>(path)
-                .ok()
-                .flatten()
-                .map_or(0, code)
+            r.decode_path::<&str>(path).ok().flatten().map_or(0, code)
         };
         p.country = get(&[PathElement::Key("country"), PathElement::Key("iso_code")]);
         p.continent = get(&[PathElement::Key("continent"), PathElement::Key("code")]);
@@ -190,7 +187,12 @@ mod tests {
         assert!(city.has_locations());
         let p = city.place(ip("81.2.69.144"));
         assert_eq!(
-            (unpack(p.country), unpack(p.continent), unpack(p.subdivisions[0]), p.prefix),
+            (
+                unpack(p.country),
+                unpack(p.continent),
+                unpack(p.subdivisions[0]),
+                p.prefix
+            ),
             ("GB".into(), "EU".into(), "GB-ENG".into(), 28)
         );
         let p = city.place(ip("216.160.83.56"));
@@ -205,7 +207,12 @@ mod tests {
         assert!(!country.has_locations());
         let p = country.place(ip("89.160.20.130"));
         assert_eq!(
-            (unpack(p.country), unpack(p.continent), p.subdivisions[0], p.prefix),
+            (
+                unpack(p.country),
+                unpack(p.continent),
+                p.subdivisions[0],
+                p.prefix
+            ),
             ("SE".into(), "EU".into(), 0, 25)
         );
     }

@@ -25,8 +25,11 @@ fn geoip(file: &str) -> String {
     format!("{}/tests/data/geoip/{file}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// (answer records as (owner, type, ttl, data), ECS scope) of a query.
-fn answer(m: &Message) -> (Vec<(String, RecordType, u32, String)>, Option<u8>) {
+/// An answer record as (owner, type, ttl, data).
+type Row = (String, RecordType, u32, String);
+
+/// (answer records, ECS scope) of a query.
+fn answer(m: &Message) -> (Vec<Row>, Option<u8>) {
     (rrs(&m.answers), ecs_of(m).map(|e| e.1))
 }
 
@@ -73,15 +76,15 @@ async fn geo_answers_by_subdivision_country_and_continent_with_the_record_as_sco
     .await;
     // (ECS network, answer, scope): the City test database's records (README beside it).
     let cases = [
-        ("2.2.3.0/24", "192.0.2.1", 24),        // GB
-        ("214.78.124.0/24", "192.0.2.2", 24),   // US-CA beats US
-        ("214.78.120.0/24", "192.0.2.2", 22),   // a /22 record: the answer holds for it
-        ("216.160.83.0/24", "192.0.2.9", 27),   // nothing at .0: by priority, the record's /27
-        ("175.16.199.0/24", "192.0.2.5", 24),   // CN, continent AS
-        ("67.43.156.0/24", "192.0.2.5", 24),    // BT, continent AS
-        ("81.2.69.0/24", "192.0.2.9", 25),      // the /24's other half is GB: scope past /24
-        ("214.0.1.0/24", "192.0.2.9", 24),      // AU (OC): no data center for it
-        ("2001:218::/48", "192.0.2.5", 32),     // JP over IPv6
+        ("2.2.3.0/24", "192.0.2.1", 24),      // GB
+        ("214.78.124.0/24", "192.0.2.2", 24), // US-CA beats US
+        ("214.78.120.0/24", "192.0.2.2", 22), // a /22 record: the answer holds for it
+        ("216.160.83.0/24", "192.0.2.9", 27), // nothing at .0: by priority, the record's /27
+        ("175.16.199.0/24", "192.0.2.5", 24), // CN, continent AS
+        ("67.43.156.0/24", "192.0.2.5", 24),  // BT, continent AS
+        ("81.2.69.0/24", "192.0.2.9", 25),    // the /24's other half is GB: scope past /24
+        ("214.0.1.0/24", "192.0.2.9", 24),    // AU (OC): no data center for it
+        ("2001:218::/48", "192.0.2.5", 32),   // JP over IPv6
     ];
     for (net, want, scope) in cases {
         for r in both(&s, &with_ecs(query("geo.gslb.example.com.", A, true), net)) {
@@ -103,7 +106,9 @@ async fn geo_answers_by_subdivision_country_and_continent_with_the_record_as_sco
     let why = json(&body)["reason"].as_str().unwrap().to_string();
     assert!(
         why.contains("subdivision US-CA, listed by data center ca")
-            && why.contains("database record: 214.78.124.0/24, continent NA, country US, subdivision US-CA"),
+            && why.contains(
+                "database record: 214.78.124.0/24, continent NA, country US, subdivision US-CA"
+            ),
         "{why}"
     );
     s.stop().await;
@@ -203,27 +208,45 @@ async fn cname_endpoints_fail_over_with_real_backends_for_every_type() {
     for t in [A, AAAA, MX, TXT, CNAME] {
         for r in both(&s, &query(www, t, true)) {
             assert_reply(&r, &r, ResponseCode::NoError, true);
-            assert_eq!(rrs(&r.answers), [rr(www, CNAME, 120, "a.cdn-one.net.")], "{t}");
+            assert_eq!(
+                rrs(&r.answers),
+                [rr(www, CNAME, 120, "a.cdn-one.net.")],
+                "{t}"
+            );
         }
     }
     // A's backend fails: the CNAME switches to b within fall × interval + timeout (2 × 300 ms
     // + 250 ms), with room for a loaded machine.
     b[0].set(Mode::Status(503));
     let failed = Instant::now();
-    eventually(Duration::from_millis(2_500), "the CNAME to move to b", || {
-        seen(target(&udp(s.udp, &query(www, A, false))), |t| {
-            t == &["b.cdn-two.net."]
-        })
-    });
+    eventually(
+        Duration::from_millis(2_500),
+        "the CNAME to move to b",
+        || {
+            seen(target(&udp(s.udp, &query(www, A, false))), |t| {
+                t == &["b.cdn-two.net."]
+            })
+        },
+    );
     let took = failed.elapsed();
-    assert!(took >= Duration::from_millis(300), "switched after {took:?}: too early");
-    assert_eq!(target(&tcp(s.tcp, &query(www, AAAA, true))), ["b.cdn-two.net."]);
+    assert!(
+        took >= Duration::from_millis(300),
+        "switched after {took:?}: too early"
+    );
+    assert_eq!(
+        target(&tcp(s.tcp, &query(www, AAAA, true))),
+        ["b.cdn-two.net."]
+    );
     b[0].set(Mode::Ok(1.0));
-    eventually(Duration::from_secs(3), "the CNAME to move back to a", || {
-        seen(target(&udp(s.udp, &query(www, A, false))), |t| {
-            t == &["a.cdn-one.net."]
-        })
-    });
+    eventually(
+        Duration::from_secs(3),
+        "the CNAME to move back to a",
+        || {
+            seen(target(&udp(s.udp, &query(www, A, false))), |t| {
+                t == &["a.cdn-one.net."]
+            })
+        },
+    );
     // Everything down with when_all_down = "fallback": the fallback target.
     b[0].set(Mode::Status(503));
     eventually(Duration::from_secs(3), "the fallback target", || {
@@ -277,19 +300,35 @@ async fn in_zone_targets_are_followed_balanced_ones_too_and_loops_end() {
     // The balanced target has no AAAA: the CNAME, then NODATA for the target.
     let r = tcp(s.tcp, &query("to-pool.gslb.example.com.", AAAA, true));
     assert_eq!(r.response_code, ResponseCode::NoError);
-    assert_eq!(rrs(&r.answers), [rr("to-pool.gslb.example.com.", CNAME, 30, pool)]);
+    assert_eq!(
+        rrs(&r.answers),
+        [rr("to-pool.gslb.example.com.", CNAME, 30, pool)]
+    );
     assert_eq!(r.authorities.len(), 1, "the SOA of the NODATA");
     // Asked for the CNAME itself: it is not followed.
     let r = udp(s.udp, &query("to-pool.gslb.example.com.", CNAME, true));
-    assert_eq!(rrs(&r.answers), [rr("to-pool.gslb.example.com.", CNAME, 30, pool)]);
+    assert_eq!(
+        rrs(&r.answers),
+        [rr("to-pool.gslb.example.com.", CNAME, 30, pool)]
+    );
     // Two balanced names that answer each other: each once, then the answer ends.
     for r in both(&s, &query("loop1.gslb.example.com.", A, true)) {
         assert_eq!(r.response_code, ResponseCode::NoError);
         assert_eq!(
             rrs(&r.answers),
             [
-                rr("loop1.gslb.example.com.", CNAME, 30, "loop2.gslb.example.com."),
-                rr("loop2.gslb.example.com.", CNAME, 30, "loop1.gslb.example.com."),
+                rr(
+                    "loop1.gslb.example.com.",
+                    CNAME,
+                    30,
+                    "loop2.gslb.example.com."
+                ),
+                rr(
+                    "loop2.gslb.example.com.",
+                    CNAME,
+                    30,
+                    "loop1.gslb.example.com."
+                ),
             ]
         );
     }
@@ -344,9 +383,11 @@ endpoints = [
         seen((ttls(q), ttls(c)), |t| t == &(vec![300, 300], vec![300]))
     });
     b[1].set(Mode::Status(503));
-    eventually(Duration::from_secs(3), "ttl_degraded while one is down", || {
-        seen((ttls(q), ttls(c)), |t| t == &(vec![5], vec![7]))
-    });
+    eventually(
+        Duration::from_secs(3),
+        "ttl_degraded while one is down",
+        || seen((ttls(q), ttls(c)), |t| t == &(vec![5], vec![7])),
+    );
     b[1].set(Mode::Ok(1.0));
     eventually(Duration::from_secs(3), "ttl again once it is back", || {
         seen((ttls(q), ttls(c)), |t| t == &(vec![300, 300], vec![300]))
@@ -401,15 +442,28 @@ endpoints = [
         vec!["127.0.0.85".to_string(), "127.0.0.86".to_string()],
         vec!["127.0.0.85".to_string()],
     );
-    let west = (vec!["127.0.0.87".to_string()], vec!["127.0.0.87".to_string()]);
-    eventually(Duration::from_secs(3), "east answering", || seen(both_names(), |a| a == &east));
+    let west = (
+        vec!["127.0.0.87".to_string()],
+        vec!["127.0.0.87".to_string()],
+    );
+    eventually(Duration::from_secs(3), "east answering", || {
+        seen(both_names(), |a| a == &east)
+    });
     // One of east's two backends fails: east is below min_up, so api's endpoint .85, which is
     // up, counts as down too, and both names answer west.
     b[1].set(Mode::Status(503));
-    eventually(Duration::from_secs(3), "west answering", || seen(both_names(), |a| a == &west));
+    eventually(Duration::from_secs(3), "west answering", || {
+        seen(both_names(), |a| a == &west)
+    });
     let metrics = admin_get(&s, "/metrics").await.1;
-    assert_eq!(metric(&metrics, "gslb_datacenter_up{datacenter=\"east\"}"), Some(0.0));
-    assert_eq!(metric(&metrics, "gslb_datacenter_up{datacenter=\"west\"}"), Some(1.0));
+    assert_eq!(
+        metric(&metrics, "gslb_datacenter_up{datacenter=\"east\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(&metrics, "gslb_datacenter_up{datacenter=\"west\"}"),
+        Some(1.0)
+    );
     let st = status_json(&s).await;
     let dc = st["datacenters"]
         .as_array()
@@ -419,20 +473,41 @@ endpoints = [
         .unwrap()
         .clone();
     assert_eq!(
-        (&dc["datacenter_up"], &dc["targets"], &dc["targets_up"], &dc["min_up"]),
-        (&serde_json::json!(false), &serde_json::json!(2), &serde_json::json!(1), &serde_json::json!("100%"))
+        (
+            &dc["datacenter_up"],
+            &dc["targets"],
+            &dc["targets_up"],
+            &dc["min_up"]
+        ),
+        (
+            &serde_json::json!(false),
+            &serde_json::json!(2),
+            &serde_json::json!(1),
+            &serde_json::json!("100%")
+        )
     );
-    assert_eq!(status_state(&st, "api.gslb.example.com.", "127.0.0.85").as_deref(), Some("down"));
+    assert_eq!(
+        status_state(&st, "api.gslb.example.com.", "127.0.0.85").as_deref(),
+        Some("down")
+    );
     let (_, body) = admin_get(&s, "/v1/explain?name=api.gslb.example.com&type=A").await;
     let down = json(&body)["datacenters_down"].clone();
     assert!(
-        down[0].as_str().unwrap().starts_with("east: 1 of 2 probed targets up, min_up = 100%"),
+        down[0]
+            .as_str()
+            .unwrap()
+            .starts_with("east: 1 of 2 probed targets up, min_up = 100%"),
         "{body}"
     );
     b[1].set(Mode::Ok(1.0));
-    eventually(Duration::from_secs(3), "east back", || seen(both_names(), |a| a == &east));
+    eventually(Duration::from_secs(3), "east back", || {
+        seen(both_names(), |a| a == &east)
+    });
     let metrics = admin_get(&s, "/metrics").await.1;
-    assert_eq!(metric(&metrics, "gslb_datacenter_up{datacenter=\"east\"}"), Some(1.0));
+    assert_eq!(
+        metric(&metrics, "gslb_datacenter_up{datacenter=\"east\"}"),
+        Some(1.0)
+    );
     s.stop().await;
 }
 
@@ -472,8 +547,12 @@ endpoints = [{{ target = "self.gslb.example.com", datacenter = "a" }}, {{ target
     };
     let want = [
         format!("{file}:8:14: country IE is listed under both datacenters a and b"),
-        format!("{file}:16:58: mix.gslb.example.com.: a balanced name has address endpoints or CNAME (target) endpoints, not both"),
-        format!("{file}:20:25: self.gslb.example.com.: a target equal to the balanced name would answer a CNAME to itself"),
+        format!(
+            "{file}:16:58: mix.gslb.example.com.: a balanced name has address endpoints or CNAME (target) endpoints, not both"
+        ),
+        format!(
+            "{file}:20:25: self.gslb.example.com.: a target equal to the balanced name would answer a CNAME to itself"
+        ),
         format!("{file}:20:81: target \"b..cdn.net\" is not a domain name"),
         format!("{file}:12:14: near.gslb.example.com.: nearest needs a location for datacenter a"),
     ];

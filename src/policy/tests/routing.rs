@@ -135,7 +135,11 @@ fn geo_region_scopes_cover_only_clients_that_get_the_same_answer() {
                     | (rng.next() as u32 & (u32::MAX >> s));
                 let o = std::net::Ipv4Addr::from(other).to_string();
                 let od = decide(&b, true, &peer(&o), &hs(h), 0, 0);
-                assert_eq!(chosen(&b, &od), chosen(&b, &d), "{h}: {net} scope {s} covers {o}");
+                assert_eq!(
+                    chosen(&b, &od),
+                    chosen(&b, &d),
+                    "{h}: {net} scope {s} covers {o}"
+                );
             }
         }
     }
@@ -188,10 +192,7 @@ fn target(b: &BalancedName, d: &Decision) -> Option<String> {
 
 #[test]
 fn cname_endpoints_follow_every_policy_and_health_rule() {
-    let eps = [
-        ("a.cdn-one.net", "a", 1, 3),
-        ("b.cdn-two.net.", "b", 2, 1),
-    ];
+    let eps = [("a.cdn-one.net", "a", 1, 3), ("b.cdn-two.net.", "b", 2, 1)];
     let failover = cnames("policy = \"failover\"", &eps);
     let geo = cnames("policy = \"geo\"", &eps);
     let none = cnames("policy = \"failover\"\nwhen_all_down = \"none\"", &eps);
@@ -241,7 +242,10 @@ fn weighted_and_hashed_cname_endpoints_spread_and_stick() {
         .count();
     assert!((2800..3200).contains(&a), "3:1 weights gave {a} of 4000");
     let h = cnames("policy = \"hashed\"", &eps);
-    let first = target(&h, &decide(&h, true, &ecs("198.51.100.0/24"), &hs("UU"), 0, 0));
+    let first = target(
+        &h,
+        &decide(&h, true, &ecs("198.51.100.0/24"), &hs("UU"), 0, 0),
+    );
     for r in 0..10 {
         let d = decide(&h, false, &ecs("198.51.100.0/24"), &hs("UU"), r, r);
         assert_eq!(target(&h, &d), first, "a client network keeps its target");
