@@ -153,7 +153,16 @@ impl Control {
                         "[dnstap] changed; it is read at start only: restart to apply the change"
                     );
                 }
-                self.health.reload(Arc::new(served), &current).await;
+                if current.served.config.cluster != served.config.cluster {
+                    tracing::warn!(
+                        "[cluster] changed; it is read at start only: restart to apply the change"
+                    );
+                }
+                let served = Arc::new(served);
+                self.health.reload(served.clone(), &current).await;
+                if let Some(c) = self.health.cluster() {
+                    c.reloaded(&served).await;
+                }
                 drop(current);
                 self.reloads.generation.fetch_add(1, Ordering::Relaxed);
                 self.reloads.last_ok.store(true, Ordering::Relaxed);

@@ -199,5 +199,19 @@ pub fn render(t: &Explain) -> String {
         out.push_str(&line(r));
     }
     out.push_str("(* = in this answer)\n");
+    let votes: Vec<(String, &str)> = t
+        .endpoints
+        .iter()
+        .filter_map(|row| {
+            let v = row.endpoint.health.as_ref()?.votes.as_deref()?;
+            Some((row.endpoint.address.to_string(), v))
+        })
+        .collect();
+    if !votes.is_empty() {
+        out.push_str("\nhealth by vote of the NS set:\n");
+        for (a, v) in votes {
+            out.push_str(&format!("  {a}  votes: {v}\n"));
+        }
+    }
     out
 }

@@ -16,12 +16,14 @@ pub const COMMIT: &str = env!("GSLB_COMMIT");
 
 pub mod admin;
 pub mod changes;
+pub mod cluster;
 pub mod config;
 pub mod control;
 pub mod cookie;
 pub mod diag;
 pub mod dns;
 pub mod dnstap;
+pub mod drain;
 pub mod explain;
 pub mod health;
 pub mod load;

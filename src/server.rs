@@ -159,9 +159,29 @@ impl Server {
             }
             None => (None, None),
         };
-        let (state, health) = health::start(served, metrics.clone(), cancel.clone(), &tracker)
-            .await
-            .map_err(io::Error::other)?;
+        // With [cluster]: registered in etcd (or refused: another live instance holds the id)
+        // before anything is served.
+        let cluster = match &served.config.cluster {
+            Some(cfg) => {
+                let cached = health::cached_drains(&served).map_err(io::Error::other)?;
+                Some(
+                    crate::cluster::start(cfg, &served, cached, cancel.clone(), &tracker)
+                        .await
+                        .map_err(io::Error::other)?,
+                )
+            }
+            None => None,
+        };
+        let (state, health) = health::start_clustered(
+            served,
+            metrics.clone(),
+            cancel.clone(),
+            &tracker,
+            health::Source::Network,
+            cluster,
+        )
+        .await
+        .map_err(io::Error::other)?;
         // One rate-limiting table for every UDP worker: a client whose packets the kernel spreads
         // over several sockets still has one bucket per answer.
         let limiter = Arc::new(Limiter::default());

@@ -44,6 +44,10 @@ pub struct HealthDetail {
     pub probe: Option<String>,
     /// The last probe, once one ran.
     pub last_check: Option<LastCheck>,
+    /// With `[cluster]`: the vote behind the state, e.g. "1 of 3 instances sees it down;
+    /// majority needs 2: up".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub votes: Option<String>,
 }
 
 /// One endpoint of a balanced name in `/v1/status`.
@@ -256,4 +260,28 @@ pub struct ReloadDone {
     /// Every problem, `file:line:col: message` (on failure).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<String>>,
+}
+
+/// RFC 3339 UTC time, to the second.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

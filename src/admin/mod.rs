@@ -72,6 +72,7 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .route("/v1/status", get(status_json))
         .route("/v1/explain", get(explain))
+        .route("/v1/cluster", get(cluster))
         .merge(mutating)
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint of the admin API") })
         .method_not_allowed_fallback(|m: Method| async move {
@@ -121,6 +122,16 @@ async fn metrics(State(app): State<App>) -> Response {
         .into_response()
 }
 
+async fn cluster(State(app): State<App>) -> Response {
+    match app.control.health.cluster() {
+        Some(c) => Json(c.status()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no [cluster] in the configuration: this instance is a single server",
+        ),
+    }
+}
+
 async fn status_json(State(app): State<App>) -> Response {
     let snap = app.control.state.load_full();
     Json(status::status(&snap, &app.control)).into_response()
@@ -149,7 +160,7 @@ async fn explain(
         Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
     };
     let snap = app.control.state.load_full();
-    match status::explain(&snap, &q) {
+    match status::explain(&snap, &q, app.control.health.cluster()) {
         Ok(v) => Json(v).into_response(),
         Err((code, msg)) => error(code, msg),
     }
@@ -186,6 +197,7 @@ async fn drain(app: &App, what: DrainTarget, drained: bool) -> Response {
         Err(e @ (DrainError::UnknownEndpoint(_) | DrainError::UnknownDatacenter(_))) => {
             error(StatusCode::NOT_FOUND, e.to_string())
         }
+        Err(e @ DrainError::Cluster(_)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

@@ -51,6 +51,9 @@ pub(crate) const INDEX: &str = r##"<!doctype html>
 <h1>gslb</h1>
 <div id="banner">loading…</div>
 <div class="meta"><span id="summary">loading…</span> <span id="error"></span> <span id="action"></span></div>
+<div id="cluster" hidden><h2>NS set</h2>
+<div class="meta" id="cluster-store"></div>
+<table id="members"><thead><tr><th>instance</th><th>version</th><th>listens on</th><th>config hash</th><th>started (UTC)</th><th>lease renewed</th></tr></thead><tbody></tbody></table></div>
 <h2>Data centers</h2>
 <table id="datacenters"><thead><tr><th>data center</th><th>endpoints</th><th>up</th><th>drained</th><th>status</th><th>used by</th><th>networks</th><th></th></tr></thead><tbody></tbody></table>
 <h2>Balanced names</h2>
@@ -267,10 +270,33 @@ function draw(st) {
     t.reason + (t.endpoint ? (t.names > 1 ? " (used by " + t.names + " names)" : "") : " (" + plural(t.names, "name") + " affected)")])));
   document.body.dataset.drawn = String(st.health_generation);
 }
+// The NS set ([cluster]): the store's state and the live members; hidden on a single server.
+function drawCluster(c) {
+  const box = document.getElementById("cluster");
+  if (!c) { box.hidden = true; return; }
+  box.hidden = false;
+  const st = document.getElementById("cluster-store");
+  st.dataset.state = c.store.state;
+  st.className = "meta " + (c.store.state === "up" ? "" : "alert");
+  st.textContent = "instance " + c.instance + " · etcd " + c.store.state + " since " + utc(c.store.since) +
+    (c.store.reason && c.store.state !== "up" ? " (" + c.store.reason + ")" : "") +
+    " · down_quorum " + c.down_quorum + " · on_store_loss " + c.on_store_loss +
+    (c.config_mismatch ? " · configuration differs between members!" : "");
+  const tb = document.querySelector("#members tbody");
+  tb.replaceChildren(...c.members.map(m => {
+    const r = row([m.instance + (m.self ? " (this one)" : ""), m.version, m.listen.join(" "), el("code", m.config_hash),
+      utc(m.started), m.lease_age_seconds === null || m.lease_age_seconds === undefined ? "" : m.lease_age_seconds + "s ago"]);
+    r.dataset.instance = m.instance;
+    if (m.config_hash !== c.config_hash) r.className = "warn";
+    return r;
+  }));
+}
 async function refresh() {
   try {
     const r = await fetch("/v1/status", { cache: "no-store" });
     if (!r.ok) throw new Error("status " + r.status);
+    const c = await fetch("/v1/cluster", { cache: "no-store" });
+    drawCluster(c.ok ? await c.json() : null);
     draw(await r.json());
     document.getElementById("error").textContent = "";
   } catch (e) {

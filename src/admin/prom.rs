@@ -310,5 +310,69 @@ pub(crate) fn render(control: &Control) -> String {
         "Start time of the process since unix epoch in seconds.",
         p.start_time_seconds,
     );
+    if let Some(c) = control.health.cluster() {
+        cluster(&mut out, c);
+    }
     out
+}
+
+/// `[cluster]`'s metrics (docs/observability.md).
+fn cluster(out: &mut String, c: &crate::cluster::Handle) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (store, members, mismatch) = c.gauges();
+    single(
+        out,
+        "gslb_cluster_store_up",
+        "gauge",
+        "1 while this instance holds a live session with etcd (lease renewed, watch running).",
+        u8::from(store == crate::cluster::StoreState::Up),
+    );
+    single(
+        out,
+        "gslb_cluster_members",
+        "gauge",
+        "Live instances of the NS set registered in etcd, this one included (as last seen).",
+        members,
+    );
+    single(
+        out,
+        "gslb_cluster_config_mismatch",
+        "gauge",
+        "1 while a live instance's configuration hash differs from this one's.",
+        u8::from(mismatch),
+    );
+    let k = c.counters();
+    head(
+        out,
+        "gslb_cluster_resyncs_total",
+        "counter",
+        "Fresh reads of the shared view: after a new session (reconnect) or a watch behind etcd's compaction (compacted).",
+    );
+    for (i, reason) in ["reconnect", "compacted"].iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "gslb_cluster_resyncs_total{{reason=\"{reason}\"}} {}",
+            k.resyncs[i].load(Relaxed)
+        );
+    }
+    head(
+        out,
+        "gslb_cluster_writes_total",
+        "counter",
+        "Keys written to etcd: own votes (on transitions, not per probe), the drained set, the member registration.",
+    );
+    for (i, kind) in ["vote", "drain", "member"].iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "gslb_cluster_writes_total{{kind=\"{kind}\"}} {}",
+            k.writes[i].load(Relaxed)
+        );
+    }
+    single(
+        out,
+        "gslb_cluster_watch_events_total",
+        "counter",
+        "Changes under the prefix received from etcd's watch.",
+        k.events.load(Relaxed),
+    );
 }

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::http::StatusCode;
 
@@ -22,31 +22,27 @@ use crate::views::{
 use crate::wire::ClientSubnet;
 use crate::wire::name::display;
 
-/// RFC 3339 UTC time, to the second.
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+pub use crate::views::rfc3339;
 
-fn health_detail(s: Option<&EndpointStatus>) -> Option<HealthDetail> {
+/// An endpoint's health detail; with `[cluster]`, its vote's arithmetic too.
+fn health_detail(
+    s: Option<&EndpointStatus>,
+    address: IpAddr,
+    cluster: Option<&crate::cluster::Handle>,
+) -> Option<HealthDetail> {
     let s = s?;
+    let votes = match (cluster, &s.check) {
+        (Some(c), Some(check)) => Some(
+            c.tally(&crate::cluster::Subject {
+                check: std::sync::Arc::from(check.as_str()),
+                endpoint: address,
+            })
+            .to_string(),
+        ),
+        _ => None,
+    };
     Some(HealthDetail {
+        votes,
         since: rfc3339(s.since),
         since_seconds: SystemTime::now()
             .duration_since(s.since)
@@ -86,7 +82,11 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
                     weight: e.weight,
                     state: health_of(ei).state,
                     load: health_of(ei).load,
-                    health: health_detail(h.status(bi, ei).as_ref()),
+                    health: health_detail(
+                        h.status(bi, ei).as_ref(),
+                        e.address,
+                        control.health.cluster(),
+                    ),
                 })
                 .collect();
             BalancedStatus {
@@ -214,7 +214,11 @@ pub(crate) fn parse_client(s: &str) -> Result<Client, String> {
 }
 
 /// What `/v1/explain` returns: the decision trace plus each endpoint's health detail.
-pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode, String)> {
+pub fn explain(
+    snap: &Snapshot,
+    q: &ExplainQuery,
+    cluster: Option<&crate::cluster::Handle>,
+) -> Result<Explain, (StatusCode, String)> {
     let Some(bi) = snap.balance_index(&q.name) else {
         return Err((
             StatusCode::NOT_FOUND,
@@ -274,7 +278,11 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode
     }
     let mut t = trace(b, v4, &client, &health);
     for (i, e) in t.endpoints.iter_mut().enumerate() {
-        e.endpoint.health = health_detail(snap.health.status(bi, i).as_ref());
+        e.endpoint.health = health_detail(
+            snap.health.status(bi, i).as_ref(),
+            e.endpoint.address,
+            cluster,
+        );
     }
     t.assumed_down = assumed;
     t.health_generation = snap.health.generation;
@@ -299,7 +307,7 @@ pub fn explain(snap: &Snapshot, q: &ExplainQuery) -> Result<Explain, (StatusCode
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn formats_utc_times() {

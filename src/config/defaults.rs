@@ -87,6 +87,17 @@ pub const DNSTAP_RESPONSES: bool = true;
 /// The longest `[dnstap] socket` path: a unix socket address holds 108 bytes with its NUL
 /// (`sun_path`, unix(7)).
 pub const DNSTAP_SOCKET_PATH_MAX: usize = 107;
+/// `[cluster] prefix`.
+pub const CLUSTER_PREFIX: &str = "/gslb";
+/// `[cluster] lease_ttl`: etcd's own default session TTL is 60 s; an NS set wants a dead
+/// instance out of the vote sooner, and renewals every third of it are cheap.
+pub const CLUSTER_LEASE_TTL: Duration = Duration::from_secs(10);
+/// The shortest `lease_ttl`: etcd's minimum lease TTL is derived from its election timeout
+/// (1.5 × it, 1.5 s with etcd's defaults); shorter leases are raised by etcd anyway.
+pub const CLUSTER_LEASE_TTL_MIN: Duration = Duration::from_secs(1);
+/// `[cluster] freeze_max`: long enough to ride out an etcd leader election or a brief
+/// partition, short enough that a lasting one is decided locally.
+pub const CLUSTER_FREEZE_MAX: Duration = Duration::from_secs(300);
 /// `[server] version`: what `version.server.` answers unless the operator hides it with "".
 pub const VERSION: &str = concat!("gslb ", env!("CARGO_PKG_VERSION"));
 

@@ -12,8 +12,8 @@ use toml_edit::{Item, Table, TableLike, Value};
 
 use super::Location;
 use super::raw::{
-    RawAdmin, RawBalance, RawCheck, RawConfig, RawCookies, RawDatacenter, RawDnstap, RawEndpoint,
-    RawGeoip, RawRrl, RawServer, RawZones,
+    RawAdmin, RawBalance, RawCheck, RawCluster, RawConfig, RawCookies, RawDatacenter, RawDnstap,
+    RawEndpoint, RawGeoip, RawRrl, RawServer, RawZones,
 };
 
 /// An unknown key: where its name starts (byte offset) and what to tell the operator.
@@ -37,6 +37,7 @@ pub(super) fn unknown(doc: &Table) -> Vec<Unknown> {
         ("rrl", keys::<RawRrl>()),
         ("cookies", keys::<RawCookies>()),
         ("dnstap", keys::<RawDnstap>()),
+        ("cluster", keys::<RawCluster>()),
     ] {
         if let Some(t) = doc.get(section).and_then(Item::as_table_like) {
             w.table(t, known, &format!("in [{section}]"));
@@ -280,7 +281,7 @@ adress = "192.0.2.2"
         assert_eq!(
             messages,
             [
-                r#"unknown key "colour" at the top level (known: server, admin, zones, checks, datacenters, balance, geoip, rrl, cookies, dnstap)"#,
+                r#"unknown key "colour" at the top level (known: server, admin, zones, checks, datacenters, balance, geoip, rrl, cookies, dnstap, cluster)"#,
                 r#"unknown key "thread" in [server]; did you mean "threads"?"#,
                 r#"unknown key "tokenfile" in [admin]; did you mean "token_file"?"#,
                 r#"unknown key "db" in [geoip] (known: database)"#,

@@ -56,6 +56,80 @@ pub struct Config {
     pub cookies: Cookies,
     /// dnstap logging; None = off.
     pub dnstap: Option<Dnstap>,
+    /// Several instances as one NS set; None = a single server.
+    pub cluster: Option<Cluster>,
+    /// The digest of what must agree across an NS set (`shared_digest`): balanced names,
+    /// checks and data centers, without per-instance keys.
+    pub shared_digest: u64,
+}
+
+/// `[cluster]`: instances sharing drains and health votes through etcd v3 (docs/deployment.md,
+/// "Running an NS set"). Read at start; a reload does not change it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// This instance's id among the live instances.
+    pub instance: String,
+    /// etcd client URLs (`http://` or `https://`).
+    pub etcd: Vec<String>,
+    /// Every key lives under it (no trailing slash).
+    pub prefix: String,
+    /// An instance that stops renewing its lease for this long leaves the vote.
+    pub lease_ttl: Duration,
+    /// How many live instances must see an endpoint down.
+    pub down_quorum: DownQuorum,
+    /// What losing etcd does to the shared view.
+    pub on_store_loss: StoreLoss,
+    /// How long a frozen view lasts before only local probes decide.
+    pub freeze_max: Duration,
+    /// CA certificate for etcd's server certificates (TLS when set or with `https://`).
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and its key, presented to etcd.
+    pub client_identity: Option<(PathBuf, PathBuf)>,
+    /// etcd user and the file holding its password.
+    pub user: Option<(String, PathBuf)>,
+}
+
+/// `[cluster] down_quorum`: of the n live instances holding a verdict on an endpoint, how many
+/// must say down for it to be down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownQuorum {
+    /// ⌊n/2⌋ + 1.
+    Majority,
+    /// All n.
+    All,
+    /// One.
+    Any,
+    /// k, capped at n.
+    Count(u32),
+}
+
+impl std::fmt::Display for DownQuorum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DownQuorum::Majority => f.write_str("majority"),
+            DownQuorum::All => f.write_str("all"),
+            DownQuorum::Any => f.write_str("any"),
+            DownQuorum::Count(k) => write!(f, "{k}"),
+        }
+    }
+}
+
+/// `[cluster] on_store_loss`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreLoss {
+    /// Keep the last shared view for `freeze_max`, then decide on local probes.
+    Freeze,
+    /// Decide on local probes at once.
+    Local,
+}
+
+impl std::fmt::Display for StoreLoss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoreLoss::Freeze => "freeze",
+            StoreLoss::Local => "local",
+        })
+    }
 }
 
 /// `[dnstap]`: query and response logging in the dnstap format over Frame Streams
@@ -410,11 +484,83 @@ impl Config {
                 return Err(errors);
             }
         };
-        validate::validate(path, &index, raw, errors)
+        let shared = shared_digest(doc_shared(text));
+        validate::validate(path, &index, raw, errors).map(|mut c| {
+            c.shared_digest = shared;
+            c
+        })
     }
 
     /// The data center an endpoint belongs to.
     pub fn datacenter(&self, e: &Endpoint) -> &Datacenter {
         &self.datacenters[e.datacenter]
+    }
+}
+
+/// The tables of a configuration that every instance of an NS set must agree on, as parsed:
+/// `checks`, `datacenters` and `balance`, without per-endpoint `check_address` (which an
+/// instance may set for its own view of an endpoint). Everything else — listeners, identity,
+/// `[admin]`, `[cluster]`, `[dnstap]`, paths — is per instance.
+fn doc_shared(text: &str) -> toml::Table {
+    let Ok(mut all) = text.parse::<toml::Table>() else {
+        return toml::Table::new();
+    };
+    let mut shared = toml::Table::new();
+    for key in ["checks", "datacenters", "balance"] {
+        if let Some(v) = all.remove(key) {
+            shared.insert(key.to_string(), v);
+        }
+    }
+    if let Some(toml::Value::Array(names)) = shared.get_mut("balance") {
+        for b in names {
+            if let Some(toml::Value::Array(eps)) = b.get_mut("endpoints") {
+                for e in eps {
+                    if let Some(t) = e.as_table_mut() {
+                        t.remove("check_address");
+                    }
+                }
+            }
+        }
+    }
+    shared
+}
+
+/// SipHash-1-3 (fixed keys, the same in every process) of the shared tables in a canonical
+/// form written here (keys sorted at every level), so formatting, comments and key order do
+/// not change it.
+fn shared_digest(shared: toml::Table) -> u64 {
+    use std::hash::Hasher;
+    let mut canonical = String::new();
+    canonical_table(&shared, &mut canonical);
+    let mut h = siphasher::sip::SipHasher13::new_with_keys(0, 0);
+    h.write(canonical.as_bytes());
+    h.finish()
+}
+
+fn canonical_table(t: &toml::Table, out: &mut String) {
+    let mut keys: Vec<&String> = t.keys().collect();
+    keys.sort();
+    out.push('{');
+    for k in keys {
+        out.push_str(&format!("{k:?}="));
+        canonical_value(&t[k], out);
+        out.push(',');
+    }
+    out.push('}');
+}
+
+fn canonical_value(v: &toml::Value, out: &mut String) {
+    match v {
+        toml::Value::Table(t) => canonical_table(t, out),
+        toml::Value::Array(a) => {
+            out.push('[');
+            for x in a {
+                canonical_value(x, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        toml::Value::String(s) => out.push_str(&format!("{s:?}")),
+        other => out.push_str(&other.to_string()),
     }
 }

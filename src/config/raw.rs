@@ -46,6 +46,47 @@ pub(crate) struct RawConfig {
     pub cookies: RawCookies,
     /// dnstap query and response logging.
     pub dnstap: Option<Spanned<RawDnstap>>,
+    /// Several instances as one NS set, on etcd.
+    pub cluster: Option<Spanned<RawCluster>>,
+}
+
+/// `[cluster]`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawCluster {
+    /// This instance's id among the live instances; default `[server] identity`.
+    pub instance: Option<Spanned<String>>,
+    /// etcd v3 client URLs.
+    pub etcd: Spanned<Vec<Spanned<String>>>,
+    /// Every key lives under it.
+    pub prefix: Option<Spanned<String>>,
+    /// How long a lease outlives its last renewal.
+    pub lease_ttl: Option<Spanned<HumanDuration>>,
+    /// How many live instances must see an endpoint down.
+    pub down_quorum: Option<Spanned<RawQuorum>>,
+    /// What losing etcd does to the shared view: "freeze" or "local".
+    pub on_store_loss: Option<Spanned<String>>,
+    /// How long a frozen view lasts.
+    pub freeze_max: Option<Spanned<HumanDuration>>,
+    /// CA certificate that etcd's server certificates chain to.
+    pub ca_file: Option<Spanned<PathBuf>>,
+    /// Client certificate presented to etcd.
+    pub cert_file: Option<Spanned<PathBuf>>,
+    /// The client certificate's private key.
+    pub key_file: Option<Spanned<PathBuf>>,
+    /// etcd user.
+    pub username: Option<Spanned<String>>,
+    /// File holding the etcd user's password.
+    pub password_file: Option<Spanned<PathBuf>>,
+}
+
+/// `down_quorum`: a word or a count.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawQuorum {
+    /// majority, all, any.
+    Word(String),
+    /// k instances.
+    Count(i64),
 }
 
 /// `[dnstap]`.

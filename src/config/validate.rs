@@ -17,8 +17,8 @@ use toml::Spanned;
 
 use super::raw::{self, HumanDuration, PolicyKind, Protocol, RawConfig, WhenAllDown};
 use super::{
-    Admin, Balance, Check, CheckKind, Config, Cookies, Datacenter, Dnstap, Endpoint, HttpCheck,
-    Pos, Rrl, Server, Target, TlsCheck, defaults,
+    Admin, Balance, Check, CheckKind, Cluster, Config, Cookies, Datacenter, Dnstap, DownQuorum,
+    Endpoint, HttpCheck, Pos, Rrl, Server, StoreLoss, Target, TlsCheck, defaults,
 };
 use crate::diag::{Diagnostic, LineIndex};
 
@@ -196,6 +196,7 @@ pub(super) fn validate(
         require: raw.cookies.require.unwrap_or(false),
     };
     let dnstap = raw.dnstap.map(|d| dnstap(&mut cx, d));
+    let cluster = raw.cluster.map(|c| cluster(&mut cx, c, &server.identity));
     let names = Names {
         checks: checks
             .iter()
@@ -237,6 +238,8 @@ pub(super) fn validate(
             rrl,
             cookies,
             dnstap,
+            cluster,
+            shared_digest: 0,
         })
     } else {
         Err(cx.errors)
@@ -491,6 +494,163 @@ fn dnstap(cx: &mut Ctx<'_>, d: Spanned<raw::RawDnstap>) -> Dnstap {
         socket,
         queries,
         responses,
+    }
+}
+
+/// `[cluster]`: etcd URLs, an instance id that fits a key, a prefix, sane durations, TLS files
+/// that go together.
+fn cluster(cx: &mut Ctx<'_>, c: Spanned<raw::RawCluster>, identity: &str) -> Cluster {
+    let c = c.into_inner();
+    let instance = match &c.instance {
+        Some(i) => i.get_ref().clone(),
+        None => identity.to_string(),
+    };
+    let bad_id = instance.is_empty()
+        || instance.len() > 253
+        || !instance
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if bad_id {
+        let msg = format!(
+            "cluster instance {instance:?} must be 1 to 253 letters, digits, '-', '_' or '.' (it names this instance's keys in etcd)"
+        );
+        match &c.instance {
+            Some(i) => cx.err(i, msg),
+            None => cx.err(&c.etcd, format!("{msg}; set [cluster] instance")),
+        }
+    }
+    if c.etcd.get_ref().is_empty() {
+        cx.err(
+            &c.etcd,
+            "cluster etcd needs at least one URL, e.g. \"http://127.0.0.1:2379\"",
+        );
+    }
+    let mut etcd = Vec::new();
+    for u in c.etcd.get_ref() {
+        let url = u.get_ref();
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        match rest {
+            Some(hostport) if !hostport.is_empty() && !hostport.contains('/') => {
+                etcd.push(url.clone())
+            }
+            _ => cx.err(
+                u,
+                format!("etcd URL {url:?} must be http://HOST:PORT or https://HOST:PORT"),
+            ),
+        }
+    }
+    let prefix = match &c.prefix {
+        Some(p) => {
+            let v = p.get_ref().trim_end_matches('/').to_string();
+            if !v.starts_with('/') {
+                cx.err(p, "cluster prefix must start with '/', e.g. \"/gslb/prod\"");
+            }
+            v
+        }
+        None => defaults::CLUSTER_PREFIX.to_string(),
+    };
+    let lease_ttl = match c.lease_ttl {
+        Some(t) if t.get_ref().0 < defaults::CLUSTER_LEASE_TTL_MIN => {
+            cx.err(&t, "lease_ttl must be at least 1s");
+            defaults::CLUSTER_LEASE_TTL
+        }
+        Some(t) => t.into_inner().0,
+        None => defaults::CLUSTER_LEASE_TTL,
+    };
+    let down_quorum = match &c.down_quorum {
+        None => DownQuorum::Majority,
+        Some(q) => match q.get_ref() {
+            raw::RawQuorum::Word(w) if w == "majority" => DownQuorum::Majority,
+            raw::RawQuorum::Word(w) if w == "all" => DownQuorum::All,
+            raw::RawQuorum::Word(w) if w == "any" => DownQuorum::Any,
+            raw::RawQuorum::Count(k) if (1..=i64::from(u32::MAX)).contains(k) => {
+                DownQuorum::Count(*k as u32)
+            }
+            raw::RawQuorum::Count(k) => {
+                cx.err(q, format!("down_quorum {k} must be at least 1"));
+                DownQuorum::Majority
+            }
+            raw::RawQuorum::Word(w) => {
+                cx.err(
+                    q,
+                    format!("down_quorum {w:?} must be \"majority\", \"all\", \"any\" or a count of instances"),
+                );
+                DownQuorum::Majority
+            }
+        },
+    };
+    let on_store_loss = match &c.on_store_loss {
+        None => StoreLoss::Freeze,
+        Some(v) if v.get_ref() == "freeze" => StoreLoss::Freeze,
+        Some(v) if v.get_ref() == "local" => StoreLoss::Local,
+        Some(v) => {
+            cx.err(
+                v,
+                format!(
+                    "on_store_loss {:?} must be \"freeze\" or \"local\"",
+                    v.get_ref()
+                ),
+            );
+            StoreLoss::Freeze
+        }
+    };
+    let freeze_max = more_than_zero(cx, c.freeze_max, "freeze_max", defaults::CLUSTER_FREEZE_MAX);
+    let ca_file = c.ca_file.as_ref().map(|p| cx.path(p.get_ref()));
+    let client_identity = match (&c.cert_file, &c.key_file) {
+        (Some(cert), Some(key)) => Some((cx.path(cert.get_ref()), cx.path(key.get_ref()))),
+        (Some(cert), None) => {
+            cx.err(
+                cert,
+                "cert_file needs key_file (the client certificate's private key)",
+            );
+            None
+        }
+        (None, Some(key)) => {
+            cx.err(key, "key_file needs cert_file");
+            None
+        }
+        (None, None) => None,
+    };
+    let user = match (&c.username, &c.password_file) {
+        (Some(u), Some(p)) => Some((u.get_ref().clone(), cx.path(p.get_ref()))),
+        (Some(u), None) => {
+            cx.err(
+                u,
+                "username needs password_file (a file holding the etcd user's password)",
+            );
+            None
+        }
+        (None, Some(p)) => {
+            cx.err(p, "password_file needs username");
+            None
+        }
+        (None, None) => None,
+    };
+    let tls = ca_file.is_some() || client_identity.is_some();
+    for u in c.etcd.get_ref() {
+        if tls && u.get_ref().starts_with("http://") {
+            cx.err(
+                u,
+                format!(
+                    "etcd URL {:?} is plain http while ca_file/cert_file are set: use https://",
+                    u.get_ref()
+                ),
+            );
+        }
+    }
+    Cluster {
+        instance,
+        etcd,
+        prefix,
+        lease_ttl,
+        down_quorum,
+        on_store_loss,
+        freeze_max,
+        ca_file,
+        client_identity,
+        user,
     }
 }
 

@@ -11,15 +11,15 @@
 //! and the handle others use to drain, undrain and reload. Must not: let a query wait on a probe.
 
 mod datacenter;
-pub mod drain;
+pub use crate::drain;
 mod local;
 pub mod probe;
 mod prober;
 mod publisher;
 pub mod tracker;
+mod votes;
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -68,16 +68,23 @@ enum Msg {
         drained: bool,
         done: oneshot::Sender<Result<(), DrainError>>,
     },
+    /// Whether a drain names something known (`[cluster]`: asked before etcd is written).
+    CheckDrain {
+        what: DrainTarget,
+        done: oneshot::Sender<Result<(), DrainError>>,
+    },
+    /// A drain written to etcd by this instance: its resulting set and revision.
+    ClusterDrains {
+        drains: Drains,
+        revision: i64,
+        what: (DrainTarget, bool),
+        done: oneshot::Sender<()>,
+    },
+    /// Other instances' votes, or the cluster's drained set, from the store task.
+    Cluster(crate::cluster::Event),
 }
 
-/// What to drain or undrain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DrainTarget {
-    /// Every endpoint with this address, in every balanced name.
-    Endpoint(IpAddr),
-    /// Every endpoint of this data center.
-    Datacenter(String),
-}
+pub use crate::drain::DrainTarget;
 
 /// The way into the health side for the server and the admin API.
 #[derive(Clone, Debug)]
@@ -85,6 +92,8 @@ pub struct HealthHandle {
     tx: mpsc::Sender<Msg>,
     metrics: Arc<Metrics>,
     source: Source,
+    /// With `[cluster]`: drains go through etcd.
+    cluster: Option<crate::cluster::Handle>,
 }
 
 /// Probes every target in `keys` once, concurrently, and returns the trackers it leaves: the
@@ -145,11 +154,44 @@ pub async fn start_with(
     tasks: &TaskTracker,
     source: Source,
 ) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), StartError> {
-    let drains = match &served.config.server.state_directory {
+    start_clustered(served, metrics, cancel, tasks, source, None).await
+}
+
+/// The drained set in the state directory of `served` (empty without one).
+pub fn cached_drains(served: &Served) -> Result<Drains, StartError> {
+    Ok(match &served.config.server.state_directory {
         Some(d) => Drains::load(d)?,
         None => Drains::default(),
+    })
+}
+
+/// `start_with`, as one instance of an NS set when `cluster` is given: drains come from etcd
+/// (the state directory's set is the cache a start without etcd uses), endpoint states are the
+/// vote.
+pub async fn start_clustered(
+    served: Arc<Served>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+    tasks: &TaskTracker,
+    source: Source,
+    cluster: Option<(crate::cluster::Handle, crate::cluster::Link)>,
+) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), StartError> {
+    let mut drains = cached_drains(&served)?;
+    let (handle, link) = match cluster {
+        Some((h, l)) => (Some(h), Some(l)),
+        None => (None, None),
     };
-    if !drains.endpoints.is_empty() || !drains.datacenters.is_empty() {
+    let mut drains_revision = 0;
+    if let Some((shared, revision)) = link.as_ref().and_then(|l| l.initial_drains.clone()) {
+        if shared != drains
+            && let Some(dir) = &served.config.server.state_directory
+            && let Err(e) = shared.store(dir)
+        {
+            tracing::warn!(error = %e, "the cluster's drained set could not be cached in the state directory");
+        }
+        drains = shared;
+        drains_revision = revision;
+    } else if !drains.endpoints.is_empty() || !drains.datacenters.is_empty() {
         let list = |v: Vec<String>| {
             if v.is_empty() {
                 "-".to_string()
@@ -176,7 +218,19 @@ pub async fn start_with(
         tasks: tasks.clone(),
         source: source.clone(),
     };
-    let mut p = publisher::Publisher::new(wiring, served, plan, trackers, drains);
+    let votes = link.map(|l| {
+        let forward = tx.clone();
+        let mut events = l.events;
+        tasks.spawn(async move {
+            while let Some(ev) = events.recv().await {
+                if forward.send(Msg::Cluster(ev)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        votes::Votes::new(l.rule, l.own, l.initial_votes, drains_revision)
+    });
+    let mut p = publisher::Publisher::new(wiring, served, plan, trackers, drains, votes);
     p.publish();
     p.start_probers();
     tasks.spawn(p.run(rx));
@@ -186,6 +240,7 @@ pub async fn start_with(
             tx,
             metrics,
             source,
+            cluster: handle,
         },
     ))
 }
@@ -219,9 +274,38 @@ impl HealthHandle {
         }
     }
 
+    /// The cluster side, with `[cluster]`.
+    pub fn cluster(&self) -> Option<&crate::cluster::Handle> {
+        self.cluster.as_ref()
+    }
+
     /// Drains (or undrains) an endpoint or a data center; returns once the answer path sees it
-    /// and the state file is written.
+    /// and the state file is written. With `[cluster]` the change is written to etcd first
+    /// (every instance applies it from there); when etcd cannot take it, nothing changes.
     pub async fn drain(&self, what: DrainTarget, drained: bool) -> Result<(), DrainError> {
+        if let Some(cluster) = &self.cluster {
+            let (done, wait) = oneshot::channel();
+            self.tx
+                .send(Msg::CheckDrain {
+                    what: what.clone(),
+                    done,
+                })
+                .await
+                .map_err(|_| DrainError::Stopped)?;
+            wait.await.map_err(|_| DrainError::Stopped)??;
+            let (drains, revision) = cluster.drain(&what, drained).await?;
+            let (done, wait) = oneshot::channel();
+            self.tx
+                .send(Msg::ClusterDrains {
+                    drains,
+                    revision,
+                    what: (what, drained),
+                    done,
+                })
+                .await
+                .map_err(|_| DrainError::Stopped)?;
+            return wait.await.map_err(|_| DrainError::Stopped);
+        }
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Msg::Drain {

@@ -22,6 +22,7 @@ use super::datacenter::SharedFate;
 use super::drain::{DrainStoreError, Drains};
 use super::local::LocalLog;
 use super::tracker::{Tracker, Verdict};
+use super::votes::{Votes, own_vote};
 use super::{DrainTarget, MAX_IN_FLIGHT, Msg, TargetKey, prober};
 use crate::metrics::Metrics;
 use crate::plan::Plan;
@@ -45,6 +46,9 @@ pub enum DrainError {
     /// The state file could not be written; nothing changed.
     #[error(transparent)]
     Store(#[from] DrainStoreError),
+    /// etcd could not take the write (`[cluster]`); nothing changed anywhere.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::StoreError),
     /// The health side has stopped.
     #[error("the server is stopping")]
     Stopped,
@@ -125,6 +129,8 @@ pub(super) struct Publisher {
     dc_health: Vec<DatacenterHealth>,
     /// Data centers below `min_up` as last published, to log each change once.
     dc_down: HashSet<String>,
+    /// With `[cluster]`: the other instances' votes; the state of a probed endpoint is the vote.
+    votes: Option<Votes>,
 }
 
 impl Publisher {
@@ -136,6 +142,7 @@ impl Publisher {
         plan: Plan,
         trackers: Vec<Tracker>,
         drains: Drains,
+        votes: Option<Votes>,
     ) -> Self {
         let probers = wiring.cancel.child_token();
         let mut p = Publisher {
@@ -160,6 +167,7 @@ impl Publisher {
             fate: SharedFate::default(),
             dc_health: Vec::new(),
             dc_down: HashSet::new(),
+            votes,
         };
         p.set_plan(plan);
         p
@@ -175,19 +183,39 @@ impl Publisher {
                 self.last.set(t, r, at);
             }
         }
-        self.shown = self
-            .trackers
-            .iter()
+        if let Some(v) = &mut self.votes {
+            v.for_plan(&plan, &self.served, &self.trackers);
+        }
+        self.fate = SharedFate::new(&self.served.config, &self.served.balances, &plan);
+        self.plan = Arc::new(plan);
+        self.shown = (0..n)
             .map(|t| Shown {
-                state: verdict_state(t),
-                load: t.load,
+                state: self.target_state(t),
+                load: self.trackers[t].load,
             })
             .collect();
         self.dirty.clear();
         self.is_dirty = vec![false; n];
-        self.fate = SharedFate::new(&self.served.config, &self.served.balances, &plan);
-        self.plan = Arc::new(plan);
         self.rebuild = true;
+    }
+
+    /// The state target `t` puts its endpoints in: its tracker's verdict, or with `[cluster]`
+    /// the vote over it and the other instances' verdicts.
+    fn target_state(&self, t: usize) -> EndpointState {
+        let tracker = self.trackers.get(t);
+        match &self.votes {
+            Some(v) => v.target_state(t, own_vote(tracker)),
+            None => tracker.map_or(EndpointState::Up, verdict_state),
+        }
+    }
+
+    /// Marks the targets of `touched` dirty; whether there were any.
+    fn mark_all(&mut self, touched: Vec<u32>) -> bool {
+        let any = !touched.is_empty();
+        for t in touched {
+            self.mark(t as usize);
+        }
+        any
     }
 
     fn mark(&mut self, target: usize) {
@@ -260,10 +288,16 @@ impl Publisher {
                     .metrics
                     .probe(&key.check.name, key.socket(), &result);
                 self.last.set(target, &result, at);
-                t.observe(result, at, rise, fall);
+                let changed = t.observe(result, at, rise, fall);
+                if let (Some(_), Some(v)) = (changed, &self.votes) {
+                    v.own_changed(target, t);
+                    let tally = v.target(target, own_vote(Some(t)));
+                    tracing::info!(probe = %key.socket(), check = %key.check.name, verdict = %verdict_state(t), votes = %tally.map(|x| x.to_string()).unwrap_or_default(), "this instance's verdict changed");
+                }
+                let load = t.load;
                 let now = Shown {
-                    state: verdict_state(t),
-                    load: t.load,
+                    state: self.target_state(target),
+                    load,
                 };
                 let shown = self.shown.get(target).copied().unwrap_or(now);
                 // Loads feed least-loaded answers only, and only a material move is published.
@@ -315,39 +349,102 @@ impl Publisher {
                 let _ = done.send(r);
                 false
             }
+            Msg::CheckDrain { what, done } => {
+                let _ = done.send(self.known(&what, &self.drains));
+                false
+            }
+            Msg::ClusterDrains {
+                drains,
+                revision,
+                what,
+                done,
+            } => {
+                if self.cluster_drains(drains, revision) {
+                    self.pending_drain = Some(what);
+                    self.publish();
+                }
+                let _ = done.send(());
+                false
+            }
+            Msg::Cluster(crate::cluster::Event::Drains { drains, revision }) => {
+                self.cluster_drains(drains, revision)
+            }
+            Msg::Cluster(crate::cluster::Event::Votes(changes)) => {
+                let touched = match &mut self.votes {
+                    Some(v) => v.apply(changes),
+                    None => Vec::new(),
+                };
+                self.mark_all(touched)
+            }
+            Msg::Cluster(crate::cluster::Event::AllVotes(all)) => {
+                let touched = match &mut self.votes {
+                    Some(v) => v.replace(all),
+                    None => Vec::new(),
+                };
+                self.mark_all(touched)
+            }
         }
     }
 
-    fn drain(&mut self, what: DrainTarget, drained: bool) -> Result<(), DrainError> {
-        let mut next = self.drains.clone();
-        match &what {
+    /// Takes the cluster-wide drained set of etcd revision `revision` (an older one than the
+    /// last taken is ignored); the state directory keeps it as the cache a start without etcd
+    /// reads. Whether it changed anything.
+    fn cluster_drains(&mut self, drains: Drains, revision: i64) -> bool {
+        if let Some(v) = &mut self.votes {
+            if revision < v.drains_revision {
+                return false;
+            }
+            v.drains_revision = revision;
+        }
+        if drains == self.drains {
+            return false;
+        }
+        if let Some(dir) = &self.served.config.server.state_directory
+            && let Err(e) = drains.store(dir)
+        {
+            tracing::warn!(error = %e, "the cluster's drained set could not be cached in the state directory");
+        }
+        tracing::info!(
+            endpoints = %list(drains.endpoints.iter()),
+            datacenters = %list(drains.datacenters.iter()),
+            revision,
+            "drained set changed in the cluster"
+        );
+        self.drains = drains;
+        self.rebuild = true;
+        true
+    }
+
+    /// Whether `what` names an endpoint or a data center of the configuration (or one drained
+    /// in `drains`, so a drain of something removed since can still be undone).
+    fn known(&self, what: &DrainTarget, drains: &Drains) -> Result<(), DrainError> {
+        match what {
             DrainTarget::Endpoint(a) => {
                 let known = self
                     .served
                     .balances
                     .iter()
                     .any(|b| b.cfg.endpoints.iter().any(|e| e.address == *a));
-                if !known && !next.endpoints.contains(a) {
-                    return Err(DrainError::UnknownEndpoint(*a));
-                }
-                if drained {
-                    next.endpoints.insert(*a);
+                if known || drains.endpoints.contains(a) {
+                    Ok(())
                 } else {
-                    next.endpoints.remove(a);
+                    Err(DrainError::UnknownEndpoint(*a))
                 }
             }
             DrainTarget::Datacenter(d) => {
                 let known = self.served.config.datacenters.iter().any(|x| x.name == *d);
-                if !known && !next.datacenters.contains(d) {
-                    return Err(DrainError::UnknownDatacenter(d.clone()));
-                }
-                if drained {
-                    next.datacenters.insert(d.clone());
+                if known || drains.datacenters.contains(d) {
+                    Ok(())
                 } else {
-                    next.datacenters.remove(d);
+                    Err(DrainError::UnknownDatacenter(d.clone()))
                 }
             }
         }
+    }
+
+    fn drain(&mut self, what: DrainTarget, drained: bool) -> Result<(), DrainError> {
+        self.known(&what, &self.drains)?;
+        let next = self.drains.with(&what, drained);
         // The state directory of the configuration in service (it may change with a reload).
         if let Some(dir) = &self.served.config.server.state_directory {
             next.store(dir)?;
@@ -479,6 +576,9 @@ impl Publisher {
             EndpointState::Drained
         } else if self.dc_health.get(e.datacenter).is_some_and(|d| !d.up) {
             EndpointState::Down
+        } else if let Some(v) = &self.votes {
+            v.endpoint(bi, ei, own_vote(tracker))
+                .map_or(EndpointState::Up, |t| t.state())
         } else {
             tracker.map_or(EndpointState::Up, verdict_state)
         };
@@ -498,7 +598,7 @@ impl Publisher {
                 continue;
             };
             let to = Shown {
-                state: verdict_state(tracker),
+                state: self.target_state(t),
                 load: tracker.load,
             };
             let (mut endpoints, mut names, mut last_name) = (0, 0, None);
@@ -546,10 +646,17 @@ impl Publisher {
         at: SystemTime,
     ) {
         let key = &self.plan.targets[t];
-        let reason = self.trackers[t]
+        let mut reason = self.trackers[t]
             .last
             .as_ref()
             .map_or_else(String::new, ToString::to_string);
+        if let Some(tally) = self
+            .votes
+            .as_ref()
+            .and_then(|v| v.target(t, own_vote(self.trackers.get(t))))
+        {
+            reason = format!("{reason}; votes: {tally}");
+        }
         let datacenter = self.plan.users[t]
             .first()
             .map(|&(bi, ei)| self.served.balances[bi as usize].dc_names[ei as usize].to_string());
@@ -621,12 +728,13 @@ impl Publisher {
             };
             (h, since)
         });
-        for (t, tracker) in self.trackers.iter().enumerate() {
+        for t in 0..self.trackers.len() {
+            let now = Shown {
+                state: self.target_state(t),
+                load: self.trackers[t].load,
+            };
             if let Some(s) = self.shown.get_mut(t) {
-                *s = Shown {
-                    state: verdict_state(tracker),
-                    load: tracker.load,
-                };
+                *s = now;
             }
         }
         if let Some((what, drained)) = self.pending_drain.take() {
@@ -672,6 +780,16 @@ impl Publisher {
         health.generation = self.generation;
         health.transitions = Arc::new(self.transitions.iter().cloned().collect());
         health
+    }
+}
+
+/// Items for a log line: "a,b", or "-" for none.
+fn list<'a, T: std::fmt::Display + 'a>(items: impl Iterator<Item = &'a T>) -> String {
+    let v: Vec<String> = items.map(ToString::to_string).collect();
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(",")
     }
 }
 

@@ -1,7 +1,10 @@
 //! The drained set: endpoints and data centers an operator took out of every answer, kept in
 //! `<state_directory>/drained.json` so a restart does not silently put them back.
 //!
-//! Owns: the set and its file (written to a temporary file, synced, then renamed over the old
+//! With `[cluster]`, the set lives in etcd and the file is its local cache (a start without etcd
+//! uses it).
+//!
+//! Owns: the set, the rule for changing it (`with`), and its file (written to a temporary file, synced, then renamed over the old
 //! one, so a crash leaves the old or the new file, never half of one). Must not: decide health.
 
 use std::collections::BTreeSet;
@@ -23,6 +26,38 @@ pub struct Drains {
     /// Drained data centers: every endpoint in them is out.
     #[serde(default)]
     pub datacenters: BTreeSet<String>,
+}
+
+/// What to drain or undrain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrainTarget {
+    /// Every endpoint with this address, in every balanced name.
+    Endpoint(IpAddr),
+    /// Every endpoint of this data center.
+    Datacenter(String),
+}
+
+impl Drains {
+    /// The set with `what` drained (or undrained): the one rule both a single server and the
+    /// cluster store (applied to etcd's current set) use.
+    pub fn with(&self, what: &DrainTarget, drained: bool) -> Drains {
+        let mut next = self.clone();
+        match what {
+            DrainTarget::Endpoint(a) if drained => {
+                next.endpoints.insert(*a);
+            }
+            DrainTarget::Endpoint(a) => {
+                next.endpoints.remove(a);
+            }
+            DrainTarget::Datacenter(d) if drained => {
+                next.datacenters.insert(d.clone());
+            }
+            DrainTarget::Datacenter(d) => {
+                next.datacenters.remove(d);
+            }
+        }
+        next
+    }
 }
 
 /// Why the drained set could not be read or written. Each names the file or directory.
