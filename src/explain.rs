@@ -122,7 +122,10 @@ pub fn render(t: &Explain) -> String {
         "policy {} · ttl {} · ECS scope /{}\n",
         t.policy, t.ttl, t.scope
     ));
-    let answer: Vec<String> = t.answer.iter().map(ToString::to_string).collect();
+    let mut answer: Vec<String> = t.answer.iter().map(ToString::to_string).collect();
+    if let Some(c) = &t.cname {
+        answer.push(format!("CNAME {c}"));
+    }
     out.push_str(&format!(
         "answer: {}\n",
         if answer.is_empty() {
@@ -131,7 +134,11 @@ pub fn render(t: &Explain) -> String {
             answer.join(" ")
         }
     ));
-    out.push_str(&format!("why:    {}\n\n", t.reason));
+    out.push_str(&format!("why:    {}\n", t.reason));
+    for d in &t.datacenters_down {
+        out.push_str(&format!("shared fate: {d}\n"));
+    }
+    out.push('\n');
     let rows: Vec<[String; 7]> = t
         .endpoints
         .iter()
@@ -158,7 +165,12 @@ pub fn render(t: &Explain) -> String {
                 None => String::new(),
             };
             [
-                format!("{mark} {}", e.address),
+                format!(
+                    "{mark} {}",
+                    e.target
+                        .as_deref()
+                        .map_or_else(|| e.address.to_string(), str::to_string)
+                ),
                 e.datacenter.clone(),
                 e.priority.to_string(),
                 e.weight.to_string(),
