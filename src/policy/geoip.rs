@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use maxminddb::{PathElement, Reader};
+use maxminddb::Reader;
 use serde::Deserialize;
 
 use crate::config::Location;
@@ -22,6 +22,59 @@ struct Record {
 struct Loc {
     latitude: Option<f64>,
     longitude: Option<f64>,
+}
+
+/// The region fields of a City or Country record, borrowed from the database.
+#[derive(Deserialize)]
+struct Regions<'a> {
+    #[serde(borrow)]
+    country: Option<Iso<'a>>,
+    #[serde(borrow)]
+    continent: Option<ContinentCode<'a>>,
+    #[serde(borrow, default)]
+    subdivisions: FirstTwo<'a>,
+}
+
+#[derive(Deserialize)]
+struct Iso<'a> {
+    #[serde(borrow)]
+    iso_code: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct ContinentCode<'a> {
+    #[serde(borrow)]
+    code: Option<&'a str>,
+}
+
+/// The `iso_code`s of the first two subdivisions (databases list at most two), without
+/// collecting the list.
+#[derive(Default)]
+struct FirstTwo<'a>([Option<&'a str>; 2]);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstTwo<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// Reads up to two entries and skips the rest.
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = FirstTwo<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of subdivisions")
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+                let mut out = FirstTwo::default();
+                for slot in out.0.iter_mut() {
+                    match seq.next_element::<Iso<'de>>()? {
+                        Some(i) => *slot = i.iso_code,
+                        None => return Ok(out),
+                    }
+                }
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
 }
 
 /// An opened MaxMind City (or compatible) database.
@@ -82,19 +135,16 @@ impl GeoIp {
         if !r.has_data() {
             return p;
         }
-        let get = |path: &[PathElement<'_>]| -> u64 {
-            r.decode_path::<&str>(path).ok().flatten().map_or(0, code)
+        // One pass over the record: the fields read borrow from the database, the rest
+        // (names in every language, location, …) are skipped as they are met.
+        let Ok(Some(rec)) = r.decode::<Regions<'_>>() else {
+            return p;
         };
-        p.country = get(&[PathElement::Key("country"), PathElement::Key("iso_code")]);
-        p.continent = get(&[PathElement::Key("continent"), PathElement::Key("code")]);
-        for (i, slot) in p.subdivisions.iter_mut().enumerate() {
-            let sub = get(&[
-                PathElement::Key("subdivisions"),
-                PathElement::Index(i),
-                PathElement::Key("iso_code"),
-            ]);
-            if sub != 0 && p.country != 0 {
-                *slot = subdivision(p.country, sub);
+        p.country = rec.country.map_or(0, |c| c.iso_code.map_or(0, code));
+        p.continent = rec.continent.map_or(0, |c| c.code.map_or(0, code));
+        if p.country != 0 {
+            for (slot, sub) in p.subdivisions.iter_mut().zip(rec.subdivisions.0) {
+                *slot = sub.map_or(0, |s| subdivision(p.country, code(s)));
             }
         }
         p
