@@ -1,7 +1,8 @@
 # gslb: build with the Rust toolchain, ship only the binary on Debian slim.
 #
 #   docker build -t gslb .
-#   docker run --rm -v "$PWD/docker/gslb:/etc/gslb:ro" -p 127.0.0.1:5300:53/udp gslb
+#   docker run --rm -v "$PWD/docker/ns1:/etc/gslb:ro" -v "$PWD/docker/shared:/etc/shared:ro" \
+#     -p 127.0.0.1:5300:53/udp gslb
 #
 # The image runs as the unprivileged user `gslb` and expects its configuration at
 # /etc/gslb/gslb.toml (mount a directory there). State (drained endpoints) goes where the
@@ -11,6 +12,10 @@
 # CAP_NET_BIND_SERVICE, or listen on a port above 1023).
 
 FROM rust:1-slim-bookworm AS build
+# protoc and the protobuf headers: the etcd client's build script compiles etcd's .proto files.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends protobuf-compiler libprotobuf-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin gslb \

@@ -98,7 +98,10 @@ endpoints = [
   { address = "192.0.2.13", datacenter = "c", weight = 10 },
 ]
 "#;
-    let geoip = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/geoip/GeoIP2-City-Test.mmdb");
+    let geoip = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/geoip/GeoIP2-City-Test.mmdb"
+    );
     std::fs::write(dir.path().join("gslb.toml"), cfg.replace("GEOIP", geoip)).unwrap();
     let served = gslb::load::from_file(&dir.path().join("gslb.toml")).unwrap();
     (dir, Snapshot::new(Arc::new(served)))

@@ -161,16 +161,15 @@ impl Server {
         };
         // With [cluster]: registered in etcd (or refused: another live instance holds the id)
         // before anything is served.
-        let cluster = match &served.config.cluster {
+        let (handle, link) = match &served.config.cluster {
             Some(cfg) => {
                 let cached = health::cached_drains(&served).map_err(io::Error::other)?;
-                Some(
-                    crate::cluster::start(cfg, &served, cached, cancel.clone(), &tracker)
-                        .await
-                        .map_err(io::Error::other)?,
-                )
+                let (h, l) = crate::cluster::start(cfg, &served, cached, cancel.clone(), &tracker)
+                    .await
+                    .map_err(io::Error::other)?;
+                (Some(h), Some(l))
             }
-            None => None,
+            None => (None, None),
         };
         let (state, health) = health::start_clustered(
             served,
@@ -178,7 +177,8 @@ impl Server {
             cancel.clone(),
             &tracker,
             health::Source::Network,
-            cluster,
+            link,
+            handle,
         )
         .await
         .map_err(io::Error::other)?;

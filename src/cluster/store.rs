@@ -285,6 +285,14 @@ impl Task {
             &mut self.written,
         )
         .await?;
+        // Our keys of a lost session still under its lease are rewritten under the new one by
+        // now; revoking the old lease only removes what is no longer ours (no vote vanishes
+        // for a moment in the other instances' view).
+        if let Some(old) = self.prev_lease.take()
+            && old != lease
+        {
+            let _ = client.lease_revoke(old).await;
+        }
         let (keeper, keepalive) = client.lease_keep_alive(lease).await?;
         let watch = self.watch(&mut client, read.revision).await?;
         self.session = Some(Session {
@@ -360,9 +368,6 @@ impl Task {
                     )
                     .await?;
                 self.count(Write::Member, 1);
-                if let Some(old) = self.prev_lease.take() {
-                    let _ = client.lease_revoke(old).await;
-                }
                 return Ok(());
             }
             let who = String::from_utf8_lossy(holder.value()).into_owned();
@@ -470,7 +475,10 @@ impl Task {
                     match self.open(false).await {
                         Ok(read) => self.resynced(read, Resync::Reconnect).await,
                         Err(OpenError::Store(reason) | OpenError::Held(reason)) => {
-                            tracing::debug!(reason = %reason, "cluster store still unreachable");
+                            // Said once per distinct reason, not at every attempt.
+                            if self.shared.view().reason != reason {
+                                tracing::warn!(reason = %reason, "cluster store still unreachable; retrying");
+                            }
                             self.set_reason(&reason);
                             backoff = (backoff * 2).min(BACKOFF_MAX);
                         }

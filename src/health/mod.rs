@@ -154,7 +154,7 @@ pub async fn start_with(
     tasks: &TaskTracker,
     source: Source,
 ) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), StartError> {
-    start_clustered(served, metrics, cancel, tasks, source, None).await
+    start_clustered(served, metrics, cancel, tasks, source, None, None).await
 }
 
 /// The drained set in the state directory of `served` (empty without one).
@@ -165,22 +165,19 @@ pub fn cached_drains(served: &Served) -> Result<Drains, StartError> {
     })
 }
 
-/// `start_with`, as one instance of an NS set when `cluster` is given: drains come from etcd
-/// (the state directory's set is the cache a start without etcd uses), endpoint states are the
-/// vote.
+/// `start_with`, as one instance of an NS set when `link` is given: endpoint states are the
+/// vote, the drained set comes from etcd (the state directory's set is the cache a start
+/// without etcd uses); with `handle`, drains are written to etcd first.
 pub async fn start_clustered(
     served: Arc<Served>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
     tasks: &TaskTracker,
     source: Source,
-    cluster: Option<(crate::cluster::Handle, crate::cluster::Link)>,
+    link: Option<crate::cluster::Link>,
+    handle: Option<crate::cluster::Handle>,
 ) -> Result<(Arc<ArcSwap<Snapshot>>, HealthHandle), StartError> {
     let mut drains = cached_drains(&served)?;
-    let (handle, link) = match cluster {
-        Some((h, l)) => (Some(h), Some(l)),
-        None => (None, None),
-    };
     let mut drains_revision = 0;
     if let Some((shared, revision)) = link.as_ref().and_then(|l| l.initial_drains.clone()) {
         if shared != drains
@@ -221,8 +218,13 @@ pub async fn start_clustered(
     let votes = link.map(|l| {
         let forward = tx.clone();
         let mut events = l.events;
+        let stop = wiring.cancel.clone();
         tasks.spawn(async move {
-            while let Some(ev) = events.recv().await {
+            loop {
+                let ev = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    ev = events.recv() => match ev { Some(ev) => ev, None => return },
+                };
                 if forward.send(Msg::Cluster(ev)).await.is_err() {
                     return;
                 }

@@ -61,7 +61,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for FirstTwo<'a> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a list of subdivisions")
             }
-            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> Result<Self::Value, S::Error> {
                 let mut out = FirstTwo::default();
                 for slot in out.0.iter_mut() {
                     match seq.next_element::<Iso<'de>>()? {

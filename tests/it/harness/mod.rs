@@ -8,12 +8,16 @@
 //! - [`backend`]: HTTP(S) backends on 127.0.0.x that a test starts, fails, hangs and stops;
 //! - [`wait`]: `eventually`, the one way a test waits for a condition, and `pass` for virtual
 //!   time;
-//! - [`process`]: the real `gslb` binary and child processes that die with the test.
+//! - [`process`]: the real `gslb` binary and child processes that die with the test;
+//! - [`etcd`]: a real 3-member etcd cluster on loopback (kill, restart, compact, TLS);
+//! - [`tcp_proxy`]: a TCP proxy a test cuts and restores, for partitions.
 
 pub(crate) mod admin;
 pub(crate) mod backend;
 pub(crate) mod dns;
+pub(crate) mod etcd;
 pub(crate) mod process;
+pub(crate) mod tcp_proxy;
 pub(crate) mod wait;
 
 use std::path::PathBuf;
