@@ -139,9 +139,28 @@ impl Drains {
         })
     }
 
+    /// The drained endpoints for a log line: "192.0.2.1, 192.0.2.2", or "-" for none.
+    pub fn endpoints_text(&self) -> String {
+        text(self.endpoints.iter())
+    }
+
+    /// The drained data centers for a log line, as `endpoints_text`.
+    pub fn datacenters_text(&self) -> String {
+        text(self.datacenters.iter())
+    }
+
     /// Whether an endpoint with this address in this data center is drained.
     pub fn is_drained(&self, addr: &IpAddr, datacenter: &str) -> bool {
         self.endpoints.contains(addr) || self.datacenters.contains(datacenter)
+    }
+}
+
+fn text<'a, T: std::fmt::Display + 'a>(items: impl Iterator<Item = &'a T>) -> String {
+    let v: Vec<String> = items.map(ToString::to_string).collect();
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(", ")
     }
 }
 

@@ -33,11 +33,8 @@ fn health_detail(
     let s = s?;
     let votes = match (cluster, &s.check) {
         (Some(c), Some(check)) => Some(
-            c.tally(&crate::cluster::Subject {
-                check: std::sync::Arc::from(check.as_str()),
-                endpoint: address,
-            })
-            .to_string(),
+            c.tally(&crate::cluster::Subject::new(check, &address.to_string()))
+                .to_string(),
         ),
         _ => None,
     };

@@ -10,9 +10,6 @@
 //!
 //! Owns: building and parsing keys. Must not: talk to etcd.
 
-use std::net::IpAddr;
-use std::sync::Arc;
-
 use super::Subject;
 
 /// What a key under the prefix is.
@@ -70,7 +67,7 @@ impl Layout {
             "{}/votes/{}/{}/{}",
             self.prefix,
             encode(&s.check),
-            s.endpoint,
+            encode(&s.endpoint),
             encode(instance)
         )
     }
@@ -92,15 +89,12 @@ impl Layout {
         let v = rest.strip_prefix("votes/")?;
         let mut parts = v.split('/');
         let (check, endpoint, instance) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || check.is_empty() || instance.is_empty() {
+        if parts.next().is_some() || check.is_empty() || endpoint.is_empty() || instance.is_empty()
+        {
             return None;
         }
-        let endpoint: IpAddr = endpoint.parse().ok()?;
         Some(Key::Vote(
-            Subject {
-                check: Arc::from(decode(check)),
-                endpoint,
-            },
+            Subject::new(&decode(check), &decode(endpoint)),
             decode(instance),
         ))
     }
@@ -113,10 +107,7 @@ mod tests {
     #[test]
     fn keys_split_back_into_their_parts() {
         let l = Layout::new("/gslb/prod");
-        let s = Subject {
-            check: Arc::from("web/health%"),
-            endpoint: "2001:db8::1".parse().unwrap(),
-        };
+        let s = Subject::new("web/health%", "2001:db8::1");
         let k = l.vote(&s, "ns1");
         assert_eq!(k, "/gslb/prod/votes/web%2Fhealth%25/2001:db8::1/ns1");
         assert_eq!(l.parse(k.as_bytes()), Some(Key::Vote(s, "ns1".into())));
@@ -126,7 +117,8 @@ mod tests {
         );
         assert_eq!(l.parse(b"/gslb/prod/drains"), Some(Key::Drains));
         assert_eq!(l.parse(b"/gslb/prodx/drains"), None, "another prefix");
-        assert_eq!(l.parse(b"/gslb/prod/votes/web/nope/ns1"), None);
+        assert_eq!(l.parse(b"/gslb/prod/votes/web//ns1"), None);
+        assert_eq!(l.parse(b"/gslb/prod/votes/web/a/b/ns1"), None);
         assert_eq!(l.parse(b"/gslb/prod/future/thing"), None);
     }
 }

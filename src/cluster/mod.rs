@@ -17,7 +17,6 @@ pub mod quorum;
 mod store;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -32,15 +31,25 @@ use crate::drain::{DrainTarget, Drains};
 use crate::snapshot::Served;
 pub use quorum::{Tally, Vote};
 
-/// What a vote is about: one endpoint address as one check sees it. Every instance probing
-/// that endpoint with that check votes on the same subject, whatever address it probes
+/// What a vote is about: one endpoint as one check sees it. Every instance probing that
+/// endpoint with that check votes on the same subject, whatever address it probes
 /// (`check_address` is its own business).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Subject {
     /// The check's name.
     pub check: Arc<str>,
-    /// The endpoint's address.
-    pub endpoint: IpAddr,
+    /// The endpoint: the address it answers (or, for an endpoint answering a CNAME, its target).
+    pub endpoint: Arc<str>,
+}
+
+impl Subject {
+    /// The subject of `endpoint` (an address or a target name) under `check`.
+    pub fn new(check: &str, endpoint: &str) -> Subject {
+        Subject {
+            check: Arc::from(check),
+            endpoint: Arc::from(endpoint),
+        }
+    }
 }
 
 /// Other instances' votes on each subject, by instance.
@@ -350,8 +359,8 @@ pub async fn start(
 pub struct VoteRow {
     /// The check.
     pub check: String,
-    /// The endpoint's address.
-    pub endpoint: IpAddr,
+    /// The endpoint (its address, or a CNAME endpoint's target).
+    pub endpoint: String,
     /// Each live instance's vote (this one included).
     pub votes: BTreeMap<String, Vote>,
     /// Of them, those saying down.
@@ -492,7 +501,7 @@ impl Handle {
                 }
                 VoteRow {
                     check: s.check.to_string(),
-                    endpoint: s.endpoint,
+                    endpoint: s.endpoint.to_string(),
                     votes,
                     down: t.down,
                     voters: t.voters,

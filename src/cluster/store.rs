@@ -267,8 +267,8 @@ impl Task {
         if created {
             self.count(Write::Drain, 1);
             tracing::info!(
-                endpoints = %list(self.local.endpoints.iter()),
-                datacenters = %list(self.local.datacenters.iter()),
+                endpoints = %self.local.endpoints_text(),
+                datacenters = %self.local.datacenters_text(),
                 "cluster drained set created in etcd from this instance's"
             );
         }
@@ -562,7 +562,7 @@ impl Task {
     async fn close(&mut self) {
         if let Some(mut s) = self.session.take() {
             let revoked =
-                tokio::time::timeout(Duration::from_secs(1), s.client.lease_revoke(s.lease)).await;
+                tokio::time::timeout(REQUEST_TIMEOUT, s.client.lease_revoke(s.lease)).await;
             match revoked {
                 Ok(Ok(_)) => tracing::info!(instance = %self.instance(), "cluster lease revoked"),
                 _ => {
@@ -932,15 +932,6 @@ pub(super) async fn reregister(shared: &Shared) {
         _ => tracing::warn!(
             "cluster registration not updated after the reload; the next session writes it"
         ),
-    }
-}
-
-fn list<'a, T: std::fmt::Display + 'a>(items: impl Iterator<Item = &'a T>) -> String {
-    let v: Vec<String> = items.map(ToString::to_string).collect();
-    if v.is_empty() {
-        "-".into()
-    } else {
-        v.join(",")
     }
 }
 

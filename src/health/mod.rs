@@ -189,16 +189,9 @@ pub async fn start_clustered(
         drains = shared;
         drains_revision = revision;
     } else if !drains.endpoints.is_empty() || !drains.datacenters.is_empty() {
-        let list = |v: Vec<String>| {
-            if v.is_empty() {
-                "-".to_string()
-            } else {
-                v.join(", ")
-            }
-        };
         tracing::info!(
-            endpoints = %list(drains.endpoints.iter().map(ToString::to_string).collect()),
-            datacenters = %list(drains.datacenters.iter().cloned().collect()),
+            endpoints = %drains.endpoints_text(),
+            datacenters = %drains.datacenters_text(),
             file = %served.config.server.state_directory.as_deref().map(|d| d.join(drain::FILE).display().to_string()).unwrap_or_default(),
             "drains restored from the state directory"
         );

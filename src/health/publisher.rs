@@ -405,8 +405,8 @@ impl Publisher {
             tracing::warn!(error = %e, "the cluster's drained set could not be cached in the state directory");
         }
         tracing::info!(
-            endpoints = %list(drains.endpoints.iter()),
-            datacenters = %list(drains.datacenters.iter()),
+            endpoints = %drains.endpoints_text(),
+            datacenters = %drains.datacenters_text(),
             revision,
             "drained set changed in the cluster"
         );
@@ -780,16 +780,6 @@ impl Publisher {
         health.generation = self.generation;
         health.transitions = Arc::new(self.transitions.iter().cloned().collect());
         health
-    }
-}
-
-/// Items for a log line: "a,b", or "-" for none.
-fn list<'a, T: std::fmt::Display + 'a>(items: impl Iterator<Item = &'a T>) -> String {
-    let v: Vec<String> = items.map(ToString::to_string).collect();
-    if v.is_empty() {
-        "-".into()
-    } else {
-        v.join(",")
     }
 }
 

@@ -92,7 +92,7 @@ impl Votes {
                     .clone();
                 let subject = Subject {
                     check,
-                    endpoint: e.address,
+                    endpoint: Arc::from(e.address.to_string()),
                 };
                 let next = self.subjects.len() as u32;
                 let si = *self.index.entry(subject.clone()).or_insert(next);

@@ -50,10 +50,7 @@ endpoints = [
 "#;
 
 fn subject(a: &str) -> Subject {
-    Subject {
-        check: Arc::from("web"),
-        endpoint: a.parse().unwrap(),
-    }
+    Subject::new("web", a)
 }
 
 struct Side {

@@ -59,11 +59,12 @@ async fn an_id_held_by_a_live_instance_stops_the_newcomer_and_a_crashed_holder_i
     // SIGTERM revokes the lease: a restart with the same id starts without waiting.
     let mut newcomer = newcomer;
     newcomer.stop();
+    let stopped = newcomer.logged();
     let again = Node::start(&conf);
     let said = again.logged();
     assert!(
         !said.contains("waiting for instance id to be released"),
-        "a clean stop left its lease behind:\n{said}"
+        "a clean stop left its lease behind:\n{said}\n--- the stopped instance logged:\n{stopped}"
     );
     until_members(&[&again], &["ns1"]).await;
 }
