@@ -24,16 +24,17 @@ use crate::wire::name::display;
 
 pub use crate::views::rfc3339;
 
-/// An endpoint's health detail; with `[cluster]`, its vote's arithmetic too.
+/// An endpoint's health detail; with `[cluster]`, its vote's arithmetic too. `endpoint` is what
+/// the vote is about: the address answered, or a CNAME endpoint's target name.
 fn health_detail(
     s: Option<&EndpointStatus>,
-    address: IpAddr,
+    endpoint: &str,
     cluster: Option<&crate::cluster::Handle>,
 ) -> Option<HealthDetail> {
     let s = s?;
     let votes = match (cluster, &s.check) {
         (Some(c), Some(check)) => Some(
-            c.tally(&crate::cluster::Subject::new(check, &address.to_string()))
+            c.tally(&crate::cluster::Subject::new(check, endpoint))
                 .to_string(),
         ),
         _ => None,
@@ -81,7 +82,7 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
                     load: health_of(ei).load,
                     health: health_detail(
                         h.status(bi, ei).as_ref(),
-                        e.address,
+                        &e.answer(),
                         control.health.cluster(),
                     ),
                 })
@@ -275,11 +276,12 @@ pub fn explain(
     }
     let mut t = trace(b, v4, &client, &health);
     for (i, e) in t.endpoints.iter_mut().enumerate() {
-        e.endpoint.health = health_detail(
-            snap.health.status(bi, i).as_ref(),
-            e.endpoint.address,
-            cluster,
-        );
+        let subject = e
+            .endpoint
+            .target
+            .clone()
+            .unwrap_or_else(|| e.endpoint.address.to_string());
+        e.endpoint.health = health_detail(snap.health.status(bi, i).as_ref(), &subject, cluster);
     }
     t.assumed_down = assumed;
     t.health_generation = snap.health.generation;
