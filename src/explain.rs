@@ -122,7 +122,10 @@ pub fn render(t: &Explain) -> String {
         "policy {} · ttl {} · ECS scope /{}\n",
         t.policy, t.ttl, t.scope
     ));
-    let answer: Vec<String> = t.answer.iter().map(ToString::to_string).collect();
+    let mut answer: Vec<String> = t.answer.iter().map(ToString::to_string).collect();
+    if let Some(c) = &t.cname {
+        answer.push(format!("CNAME {c}"));
+    }
     out.push_str(&format!(
         "answer: {}\n",
         if answer.is_empty() {
@@ -132,6 +135,9 @@ pub fn render(t: &Explain) -> String {
         }
     ));
     out.push_str(&format!("why:    {}\n", t.reason));
+    for d in &t.datacenters_down {
+        out.push_str(&format!("shared fate: {d}\n"));
+    }
     if t.signed {
         out.push_str("dnssec: signed (DO=1 answers carry RRSIGs; NODATA a compact-denial NSEC)\n");
     }
@@ -162,7 +168,12 @@ pub fn render(t: &Explain) -> String {
                 None => String::new(),
             };
             [
-                format!("{mark} {}", e.address),
+                format!(
+                    "{mark} {}",
+                    e.target
+                        .as_deref()
+                        .map_or_else(|| e.address.to_string(), str::to_string)
+                ),
                 e.datacenter.clone(),
                 e.priority.to_string(),
                 e.weight.to_string(),

@@ -169,7 +169,21 @@ fn build(config: Config, running: Option<&Served>) -> Result<Reloaded, Vec<Diagn
                 // The zone file's own records at the name (an earlier balanced name cannot be
                 // here: names are unique).
                 if let Some(node) = zone.zone.node(&b.key) {
-                    for t in [rtype::A, rtype::AAAA, rtype::CNAME] {
+                    // A CNAME owns its name (RFC 1034 §3.6.2): a name of CNAME endpoints has
+                    // no other data, and the apex (SOA, NS) cannot be one.
+                    let owned = b.answers_cname() && !node.rrsets.is_empty();
+                    if let Some(set) = node.rrsets.first().filter(|_| owned) {
+                        errors.push(here(format!(
+                            "balanced name {} answers a CNAME but has {} records in zone file {}; a CNAME owner holds no other data",
+                            b.name,
+                            hickory_proto::rr::RecordType::from(set.rtype),
+                            zone.zone.file.display()
+                        )));
+                    }
+                    for t in [rtype::A, rtype::AAAA, rtype::CNAME]
+                        .into_iter()
+                        .filter(|_| !owned)
+                    {
                         if node.get(t).is_some() {
                             errors.push(here(format!(
                                 "balanced name {} also has {} records in zone file {}; remove them or the balance",
@@ -186,6 +200,16 @@ fn build(config: Config, running: Option<&Served>) -> Result<Reloaded, Vec<Diagn
                         b.name,
                         display(cut),
                         zone.zone.file.display()
+                    )));
+                }
+                if b.policy == crate::config::PolicyKind::Nearest
+                    && let Some(g) = geoip.as_ref().filter(|g| !g.has_locations())
+                {
+                    errors.push(here(format!(
+                        "{}: nearest needs a GeoIP database with coordinates (a City edition); {} is a {} database",
+                        b.name,
+                        config.geoip.as_deref().map_or_else(String::new, |p| p.display().to_string()),
+                        g.database_type()
                     )));
                 }
                 zone.attach_balance(&b.key, balances.len() as u32);

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use crate::config::{Check, PolicyKind};
+use crate::config::{Check, CheckKind, PolicyKind};
 use crate::policy::BalancedName;
 
 /// One thing probed: a check against an address. Balanced names that share it share its probes.
@@ -48,7 +48,8 @@ pub struct Plan {
 impl Plan {
     /// The targets of a configuration's balanced names. The probed address is, in order of
     /// precedence: the endpoint's `check_address`, the check's `address`, the endpoint's
-    /// `address`.
+    /// `address` (a CNAME endpoint has none: validation requires one of the first two). An HTTP(S)
+    /// check of a CNAME endpoint without `host` sends the target name as Host and SNI.
     pub fn of(checks: &[Check], balances: &[BalancedName]) -> Plan {
         let checks: Vec<Arc<Check>> = checks.iter().cloned().map(Arc::new).collect();
         let mut index: HashMap<TargetKey, u32> = HashMap::new();
@@ -61,7 +62,10 @@ impl Plan {
                 let target = e.check.and_then(|ci| checks.get(ci)).map(|check| {
                     let addr = e.check_address.or(check.address).unwrap_or(e.address);
                     let key = TargetKey {
-                        check: check.clone(),
+                        check: match &e.target {
+                            Some(t) => with_host(check, &t.name),
+                            None => check.clone(),
+                        },
                         addr,
                     };
                     let t = *index.entry(key).or_insert_with_key(|key| {
@@ -90,5 +94,18 @@ impl Plan {
             .copied()
             .flatten()
             .map(|t| t as usize)
+    }
+}
+
+/// `check` as it probes a CNAME endpoint's `target`: an HTTP(S) check without `host` sends the
+/// target name (without its trailing dot), as the CDN behind it expects.
+fn with_host(check: &Arc<Check>, target: &str) -> Arc<Check> {
+    let mut c = (**check).clone();
+    match &mut c.kind {
+        CheckKind::Http(h) | CheckKind::Https { http: h, .. } if h.host.is_none() => {
+            h.host = Some(target.trim_end_matches('.').to_string());
+            Arc::new(c)
+        }
+        _ => check.clone(),
     }
 }

@@ -139,6 +139,29 @@ pub struct Health {
     chunks: Vec<Arc<Chunk>>,
     /// Recent state changes, oldest first (bounded).
     pub transitions: Arc<Vec<Transition>>,
+    /// Per data center (`Config::datacenters` order): its shared-fate standing (`min_up`).
+    pub datacenters: Arc<Vec<DatacenterHealth>>,
+}
+
+/// A data center's standing under `min_up`: how many of its distinct probed targets are up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatacenterHealth {
+    /// Distinct probed targets of its endpoints.
+    pub targets: usize,
+    /// Of those, up and not drained.
+    pub targets_up: usize,
+    /// Whether it counts as up: no `min_up`, none probed, or at least `min_up` up.
+    pub up: bool,
+}
+
+impl Default for DatacenterHealth {
+    fn default() -> Self {
+        DatacenterHealth {
+            targets: 0,
+            targets_up: 0,
+            up: true,
+        }
+    }
 }
 
 /// What the status page and explain show of one endpoint.
@@ -244,6 +267,7 @@ impl Health {
             last,
             chunks,
             transitions: Arc::default(),
+            datacenters: Arc::default(),
         }
     }
 
@@ -311,6 +335,7 @@ impl Health {
             last: self.last.clone(),
             chunks,
             transitions,
+            datacenters: self.datacenters.clone(),
         }
     }
 }

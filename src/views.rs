@@ -53,8 +53,11 @@ pub struct HealthDetail {
 /// One endpoint of a balanced name in `/v1/status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusEndpoint {
-    /// Address answered.
+    /// Address answered; for a CNAME endpoint the address probed (0.0.0.0 when not probed).
     pub address: IpAddr,
+    /// The name a CNAME endpoint answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// Its data center.
     pub datacenter: String,
     /// Failover priority.
@@ -104,6 +107,26 @@ pub struct DatacenterStatus {
     pub drained: usize,
     /// Client networks it serves (geo).
     pub networks: Vec<String>,
+    /// GeoIP countries, continents and subdivisions it serves (geo).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// Its `min_up` rule ("2" or "50%"), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_up: Option<String>,
+    /// Distinct probed targets of its endpoints.
+    #[serde(default)]
+    pub targets: usize,
+    /// Of those, up (drained ones are not).
+    #[serde(default)]
+    pub targets_up: usize,
+    /// Whether it counts as up: false when `min_up` is not met, and then every endpoint of it
+    /// counts as down in every name.
+    #[serde(default = "yes")]
+    pub datacenter_up: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One served zone in `/v1/status`.
@@ -192,6 +215,12 @@ pub struct Explain {
     pub endpoints: Vec<ExplainEndpoint>,
     /// The addresses answered, in order.
     pub answer: Vec<IpAddr>,
+    /// The CNAME answered (a name of CNAME endpoints), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cname: Option<String>,
+    /// Data centers whose endpoints count as down because they are below `min_up`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub datacenters_down: Vec<String>,
     /// TTL of the answer.
     pub ttl: u32,
     /// ECS scope prefix length returned.

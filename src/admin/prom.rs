@@ -64,7 +64,7 @@ pub(crate) fn render(control: &Control) -> String {
             let _ = writeln!(
                 out,
                 "gslb_balance_answers_total{{name=\"{n}\",endpoint=\"{}\",datacenter=\"{}\"}} {v}",
-                e.address,
+                esc(&e.answer()),
                 esc(&b.dc_names[ei])
             );
         }
@@ -97,7 +97,7 @@ pub(crate) fn render(control: &Control) -> String {
                 let _ = writeln!(
                     out,
                     "gslb_endpoint_state{{name=\"{n}\",endpoint=\"{}\",datacenter=\"{}\",state=\"{}\"}} {}",
-                    e.address,
+                    esc(&e.answer()),
                     esc(&b.dc_names[ei]),
                     s.as_str(),
                     u8::from(cur == s)
@@ -120,6 +120,22 @@ pub(crate) fn render(control: &Control) -> String {
             "gslb_balance_failing_open{{name=\"{}\"}} {}",
             esc(&b.cfg.name),
             u8::from(open)
+        );
+    }
+
+    head(
+        &mut out,
+        "gslb_datacenter_up",
+        "gauge",
+        "1 while a data center counts as up; 0 while fewer of its probed targets are up than its min_up, and every endpoint of it counts as down.",
+    );
+    for (di, d) in served.config.datacenters.iter().enumerate() {
+        let up = snap.health.datacenters.get(di).is_none_or(|f| f.up);
+        let _ = writeln!(
+            out,
+            "gslb_datacenter_up{{datacenter=\"{}\"}} {}",
+            esc(&d.name),
+            u8::from(up)
         );
     }
 

@@ -24,16 +24,17 @@ use crate::wire::name::display;
 
 pub use crate::views::rfc3339;
 
-/// An endpoint's health detail; with `[cluster]`, its vote's arithmetic too.
+/// An endpoint's health detail; with `[cluster]`, its vote's arithmetic too. `endpoint` is what
+/// the vote is about: the address answered, or a CNAME endpoint's target name.
 fn health_detail(
     s: Option<&EndpointStatus>,
-    address: IpAddr,
+    endpoint: &str,
     cluster: Option<&crate::cluster::Handle>,
 ) -> Option<HealthDetail> {
     let s = s?;
     let votes = match (cluster, &s.check) {
         (Some(c), Some(check)) => Some(
-            c.tally(&crate::cluster::Subject::new(check, &address.to_string()))
+            c.tally(&crate::cluster::Subject::new(check, endpoint))
                 .to_string(),
         ),
         _ => None,
@@ -73,6 +74,7 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
                 .enumerate()
                 .map(|(ei, e)| StatusEndpoint {
                     address: e.address,
+                    target: e.target.as_ref().map(|t| t.name.clone()),
                     datacenter: b.dc_names[ei].clone(),
                     priority: e.priority,
                     weight: e.weight,
@@ -80,7 +82,7 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
                     load: health_of(ei).load,
                     health: health_detail(
                         h.status(bi, ei).as_ref(),
-                        e.address,
+                        &e.answer(),
                         control.health.cluster(),
                     ),
                 })
@@ -118,14 +120,27 @@ pub fn status(snap: &Snapshot, control: &Control) -> Status {
         .config
         .datacenters
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(di, d)| {
             let (total, up, drained) = counts.get(d.name.as_str()).copied().unwrap_or_default();
+            let fate = h.datacenters.get(di).copied().unwrap_or_default();
             DatacenterStatus {
                 name: d.name.clone(),
                 endpoints: total,
                 up,
                 drained,
                 networks: d.networks.iter().map(|n| n.to_string()).collect(),
+                regions: d
+                    .subdivisions
+                    .iter()
+                    .chain(&d.countries)
+                    .chain(&d.continents)
+                    .cloned()
+                    .collect(),
+                min_up: d.min_up.map(|m| m.to_string()),
+                targets: fate.targets,
+                targets_up: fate.targets_up,
+                datacenter_up: fate.up,
             }
         })
         .collect();
@@ -235,7 +250,11 @@ pub fn explain(
         let addr = what.parse::<IpAddr>().ok();
         let mut hit = false;
         for (i, e) in b.cfg.endpoints.iter().enumerate() {
-            if Some(e.address) == addr || b.dc_names[i] == what {
+            let target = e.target.as_ref().map(|t| t.name.trim_end_matches('.'));
+            if Some(e.address) == addr
+                || b.dc_names[i] == what
+                || target.is_some_and(|t| t == what.trim_end_matches('.'))
+            {
                 // A what-if takes endpoints down; it never undrains one (a drained endpoint
                 // assumed down would become a fail-open candidate the real answer never has).
                 if health[i].state != EndpointState::Drained {
@@ -257,14 +276,30 @@ pub fn explain(
     }
     let mut t = trace(b, v4, &client, &health);
     for (i, e) in t.endpoints.iter_mut().enumerate() {
-        e.endpoint.health = health_detail(
-            snap.health.status(bi, i).as_ref(),
-            e.endpoint.address,
-            cluster,
-        );
+        let subject = e
+            .endpoint
+            .target
+            .clone()
+            .unwrap_or_else(|| e.endpoint.address.to_string());
+        e.endpoint.health = health_detail(snap.health.status(bi, i).as_ref(), &subject, cluster);
     }
     t.assumed_down = assumed;
     t.health_generation = snap.health.generation;
+    let mut dcs: Vec<usize> = b.cfg.endpoints.iter().map(|e| e.datacenter).collect();
+    dcs.sort_unstable();
+    dcs.dedup();
+    for d in dcs {
+        let fate = snap.health.datacenters.get(d).copied().unwrap_or_default();
+        let cfg = &snap.served.config.datacenters[d];
+        if !fate.up
+            && let Some(m) = cfg.min_up
+        {
+            t.datacenters_down.push(format!(
+                "{}: {} of {} probed targets up, min_up = {m}: its endpoints count as down",
+                cfg.name, fate.targets_up, fate.targets
+            ));
+        }
+    }
     t.signed = snap
         .served
         .zones

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-pub use raw::{Location, PolicyKind, WhenAllDown};
+pub use raw::{Location, MinUp, PolicyKind, WhenAllDown};
 
 use serde::Deserialize;
 
@@ -335,6 +335,49 @@ pub struct Datacenter {
     pub networks: Vec<IpNet>,
     /// Where it is.
     pub location: Option<Location>,
+    /// GeoIP country codes it serves (ISO 3166-1 alpha-2, upper case).
+    pub countries: Vec<String>,
+    /// GeoIP continent codes it serves (upper case).
+    pub continents: Vec<String>,
+    /// GeoIP subdivisions it serves (ISO 3166-2, `US-VA`, upper case).
+    pub subdivisions: Vec<String>,
+    /// Fewest distinct probed targets that must be up for it to count as up; None = no rule.
+    pub min_up: Option<MinUp>,
+}
+
+impl Datacenter {
+    /// Whether it names any GeoIP region (country, continent or subdivision).
+    pub fn has_regions(&self) -> bool {
+        !(self.countries.is_empty() && self.continents.is_empty() && self.subdivisions.is_empty())
+    }
+}
+
+impl MinUp {
+    /// How many of `n` probed targets must be up: the count, or ⌈p·n/100⌉.
+    pub fn needed(self, n: usize) -> usize {
+        match self {
+            MinUp::Count(c) => c as usize,
+            MinUp::Percent(p) => (p as usize * n).div_ceil(100),
+        }
+    }
+}
+
+impl std::fmt::Display for MinUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MinUp::Count(c) => write!(f, "{c}"),
+            MinUp::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// The name a CNAME endpoint (or a CNAME fallback) answers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// Fully qualified, presentation form, lower case, with the trailing dot.
+    pub name: String,
+    /// Lower-cased, uncompressed wire form: the CNAME's RDATA.
+    pub key: Box<[u8]>,
 }
 
 /// A balanced name.
@@ -350,21 +393,35 @@ pub struct Balance {
     pub policy: PolicyKind,
     /// TTL of answers.
     pub ttl: u32,
+    /// TTL of answers while any endpoint is down or drained, or the name fails open.
+    pub ttl_degraded: Option<u32>,
     /// Most addresses per answer.
     pub answers: usize,
     /// All-down behaviour.
     pub when_all_down: WhenAllDown,
     /// Fallback addresses.
     pub fallback: Vec<IpAddr>,
+    /// Fallback targets (a name of CNAME endpoints; the first is answered).
+    pub fallback_targets: Vec<Target>,
     /// Endpoints.
     pub endpoints: Vec<Endpoint>,
+}
+
+impl Balance {
+    /// Whether its endpoints are CNAME endpoints (validation keeps a name to one kind).
+    pub fn answers_cname(&self) -> bool {
+        self.endpoints.first().is_some_and(|e| e.target.is_some())
+    }
 }
 
 /// An endpoint of a balanced name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
-    /// Address answered.
+    /// Address answered; for a CNAME endpoint the address probed (`check_address`, else the
+    /// check's `address`), or the unspecified address when it is not probed.
     pub address: IpAddr,
+    /// The name answered as a CNAME instead of an address.
+    pub target: Option<Target>,
     /// Index into `Config::datacenters`.
     pub datacenter: usize,
     /// Failover group.
@@ -375,6 +432,22 @@ pub struct Endpoint {
     pub check: Option<usize>,
     /// Address probed instead of `address`.
     pub check_address: Option<IpAddr>,
+}
+
+impl Endpoint {
+    /// Whether it answers queries of this address family (`v4`): a CNAME endpoint answers
+    /// every query type.
+    pub fn serves(&self, v4: bool) -> bool {
+        self.target.is_some() || self.address.is_ipv4() == v4
+    }
+
+    /// What it answers, for people: the address, or the target name.
+    pub fn answer(&self) -> String {
+        match &self.target {
+            Some(t) => t.name.clone(),
+            None => self.address.to_string(),
+        }
+    }
 }
 
 impl Config {

@@ -268,6 +268,63 @@ pub(crate) struct RawDatacenter {
     pub networks: Vec<IpNet>,
     /// Where it is.
     pub location: Option<Spanned<Location>>,
+    /// ISO 3166-1 alpha-2 country codes (GeoIP) this data center serves.
+    pub countries: Option<Vec<Spanned<String>>>,
+    /// Continent codes (AF AN AS EU NA OC SA) this data center serves.
+    pub continents: Option<Vec<Spanned<String>>>,
+    /// ISO 3166-2 subdivision codes (`US-VA`) this data center serves.
+    pub subdivisions: Option<Vec<Spanned<String>>>,
+    /// Fewest of its distinct probed targets that must be up (a count, or `"50%"`).
+    pub min_up: Option<Spanned<MinUp>>,
+}
+
+/// `min_up`: a count of targets, or a percentage of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinUp {
+    /// At least this many.
+    Count(u32),
+    /// At least ⌈p·n/100⌉ of the n probed targets.
+    Percent(u32),
+}
+
+impl<'de> Deserialize<'de> for MinUp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// A whole number, or a string `"<p>%"`.
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = MinUp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count of targets (e.g. 2) or a percentage (e.g. \"50%\")")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<MinUp, E> {
+                u32::try_from(n)
+                    .map(MinUp::Count)
+                    .map_err(|_| E::custom(format!("min_up {n} must be a count of at least 0")))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<MinUp, E> {
+                self.visit_i64(i64::try_from(n).unwrap_or(-1))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<MinUp, E> {
+                let bad = || {
+                    E::custom(format!(
+                        "min_up {s:?} must be a count (e.g. 2) or a percentage within 1..100 (e.g. \"50%\")"
+                    ))
+                };
+                let p: u32 = s
+                    .trim()
+                    .strip_suffix('%')
+                    .ok_or_else(bad)?
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad())?;
+                if p == 0 || p > 100 {
+                    return Err(bad());
+                }
+                Ok(MinUp::Percent(p))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Selection policies.
@@ -339,6 +396,8 @@ pub(crate) struct RawBalance {
     pub policy: Spanned<PolicyKind>,
     /// TTL of answers.
     pub ttl: Option<Spanned<u32>>,
+    /// TTL of answers while any endpoint is down or drained, or the name fails open.
+    pub ttl_degraded: Option<Spanned<u32>>,
     /// Most addresses per answer.
     pub answers: Option<Spanned<usize>>,
     /// Default check of the endpoints.
@@ -346,8 +405,8 @@ pub(crate) struct RawBalance {
     /// Behaviour with every endpoint down.
     #[serde(default)]
     pub when_all_down: WhenAllDown,
-    /// Addresses for `when_all_down = "fallback"`.
-    pub fallback: Option<Spanned<Vec<IpAddr>>>,
+    /// Addresses (or, for CNAME endpoints, target names) for `when_all_down = "fallback"`.
+    pub fallback: Option<Spanned<Vec<Spanned<String>>>>,
     /// The endpoints.
     pub endpoints: Spanned<Vec<Spanned<RawEndpoint>>>,
 }
@@ -355,8 +414,10 @@ pub(crate) struct RawBalance {
 /// One endpoint of a balanced name.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawEndpoint {
-    /// Address answered.
-    pub address: IpAddr,
+    /// Address answered (an address endpoint).
+    pub address: Option<IpAddr>,
+    /// Name answered as a CNAME (a CNAME endpoint).
+    pub target: Option<Spanned<String>>,
     /// Its data center.
     pub datacenter: Spanned<String>,
     /// Failover group (lower first).

@@ -18,7 +18,7 @@ use toml::Spanned;
 use super::raw::{self, HumanDuration, PolicyKind, Protocol, RawConfig, WhenAllDown};
 use super::{
     Admin, Balance, Check, CheckKind, Cluster, Config, Cookies, Datacenter, Dnssec, Dnstap,
-    DownQuorum, Endpoint, HttpCheck, Pos, Rrl, Server, StoreLoss, TlsCheck, defaults,
+    DownQuorum, Endpoint, HttpCheck, Pos, Rrl, Server, StoreLoss, Target, TlsCheck, defaults,
 };
 use crate::diag::{Diagnostic, LineIndex};
 
@@ -118,6 +118,8 @@ pub(super) fn validate(
     let mut datacenters = Vec::new();
     // A client network belongs to one data center, or geo answers would depend on name order.
     let mut seen_nets: std::collections::HashMap<ipnet::IpNet, String> = Default::default();
+    // So does a GeoIP region: (kind, code) → the data center that listed it first.
+    let mut seen_regions: HashMap<(&'static str, String), String> = HashMap::new();
     for (name, d) in raw.datacenters {
         for n in &d.get_ref().networks {
             if let Some(other) = seen_nets.insert(n.trunc(), name.get_ref().clone()) {
@@ -140,10 +142,41 @@ pub(super) fn validate(
             }
             v
         });
+        let d = d.into_inner();
+        let mut regions = |kind: &'static str, list: Option<Vec<Spanned<String>>>| {
+            let mut out = Vec::new();
+            for code in list.unwrap_or_default() {
+                let Some(c) = region_code(&mut cx, kind, &code) else {
+                    continue;
+                };
+                if let Some(other) = seen_regions.insert((kind, c.clone()), name.get_ref().clone())
+                {
+                    let what = if other == *name.get_ref() {
+                        format!("{kind} {c} is listed twice in datacenter {other}")
+                    } else {
+                        format!(
+                            "{kind} {c} is listed under both datacenters {other} and {}",
+                            name.get_ref()
+                        )
+                    };
+                    cx.err(&code, what);
+                }
+                out.push(c);
+            }
+            out
+        };
+        let countries = regions("country", d.countries);
+        let continents = regions("continent", d.continents);
+        let subdivisions = regions("subdivision", d.subdivisions);
+        let min_up = d.min_up.map(Spanned::into_inner);
         datacenters.push(Datacenter {
             name: name.into_inner(),
-            networks: d.into_inner().networks.iter().map(|n| n.trunc()).collect(),
+            networks: d.networks.iter().map(|n| n.trunc()).collect(),
             location,
+            countries,
+            continents,
+            subdivisions,
+            min_up,
         });
     }
     let rrl = rrl(&mut cx, raw.rrl);
@@ -217,6 +250,38 @@ pub(super) fn validate(
     } else {
         Err(cx.errors)
     }
+}
+
+/// The continent codes GeoIP databases use.
+const CONTINENTS: [&str; 7] = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
+
+/// A GeoIP region code of `kind` in upper case, or an error at its place: a country is ISO
+/// 3166-1 alpha-2 (`GB`), a continent one of `CONTINENTS`, a subdivision ISO 3166-2 (`US-VA`:
+/// the country, a hyphen, one to three letters or digits).
+fn region_code(cx: &mut Ctx<'_>, kind: &str, code: &Spanned<String>) -> Option<String> {
+    let c = code.get_ref().to_ascii_uppercase();
+    let letters = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_uppercase());
+    let ok = match kind {
+        "country" => letters(&c, 2),
+        "continent" => CONTINENTS.contains(&c.as_str()),
+        _ => c.split_once('-').is_some_and(|(cc, sub)| {
+            letters(cc, 2)
+                && (1..=3).contains(&sub.len())
+                && sub
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        }),
+    };
+    if ok {
+        return Some(c);
+    }
+    let hint = match kind {
+        "country" => "an ISO 3166-1 alpha-2 code such as \"GB\"".to_string(),
+        "continent" => format!("one of {}", CONTINENTS.join(" ")),
+        _ => "an ISO 3166-2 code such as \"US-VA\"".to_string(),
+    };
+    cx.err(code, format!("{kind} {:?} is not {hint}", code.get_ref()));
+    None
 }
 
 fn server(cx: &mut Ctx<'_>, s: raw::RawServer) -> Server {
@@ -821,11 +886,37 @@ fn balance(
         Some(a) => *a.get_ref(),
         None => defaults::ANSWERS,
     };
+    let ttl_degraded = match &b.ttl_degraded {
+        Some(t) if *t.get_ref() > ttl => {
+            cx.err(
+                t,
+                format!("ttl_degraded must be at most ttl ({ttl}): it shortens answers while the name is degraded"),
+            );
+            None
+        }
+        Some(t) => Some(*t.get_ref()),
+        None => None,
+    };
     let default_check = b
         .check
         .as_ref()
         .and_then(|c| check_index(cx, checks, names, c));
-    let fallback = fallback(cx, &b);
+    // A name answers addresses or CNAMEs: its first endpoint says which.
+    let cname = b
+        .endpoints
+        .get_ref()
+        .first()
+        .is_some_and(|e| e.get_ref().target.is_some());
+    if cname
+        && let Some(a) = &b.answers
+        && *a.get_ref() > 1
+    {
+        cx.err(
+            a,
+            format!("{display}: a name of CNAME endpoints answers one CNAME: answers must be 1"),
+        );
+    }
+    let (fallback, fallback_targets) = fallback(cx, &b, cname, &display);
     let endpoints = endpoints(cx, &b, &display, default_check, checks, datacenters, names);
     policy_needs(cx, &b, &display, &endpoints, datacenters, have_geoip);
     Some(Balance {
@@ -834,9 +925,11 @@ fn balance(
         pos,
         policy,
         ttl,
-        answers,
+        ttl_degraded,
+        answers: if cname { 1 } else { answers },
         when_all_down: b.when_all_down,
         fallback,
+        fallback_targets,
         endpoints,
     })
 }
@@ -876,27 +969,76 @@ fn check_index(
     i
 }
 
-/// `fallback`, which goes with `when_all_down = "fallback"` and only with it.
-fn fallback(cx: &mut Ctx<'_>, b: &raw::RawBalance) -> Vec<std::net::IpAddr> {
+/// `fallback`, which goes with `when_all_down = "fallback"` and only with it: addresses, or
+/// for a name of CNAME endpoints (`cname`) target names.
+fn fallback(
+    cx: &mut Ctx<'_>,
+    b: &raw::RawBalance,
+    cname: bool,
+    display: &str,
+) -> (Vec<std::net::IpAddr>, Vec<Target>) {
+    let (mut addrs, mut targets) = (Vec::new(), Vec::new());
     match (&b.fallback, b.when_all_down) {
         (Some(f), WhenAllDown::Fallback) if f.get_ref().is_empty() => {
             cx.err(f, "fallback needs at least one address");
-            Vec::new()
         }
-        (Some(f), WhenAllDown::Fallback) => f.get_ref().clone(),
+        (Some(f), WhenAllDown::Fallback) => {
+            for v in f.get_ref() {
+                if cname {
+                    if let Some(t) = target_name(cx, v, display) {
+                        targets.push(t);
+                    }
+                } else {
+                    match v.get_ref().parse() {
+                        Ok(a) => addrs.push(a),
+                        Err(_) => cx.err(
+                            v,
+                            format!("fallback {:?} is not an IP address", v.get_ref()),
+                        ),
+                    }
+                }
+            }
+        }
         (Some(f), _) => {
             cx.err(f, "fallback is only used with when_all_down = \"fallback\"");
-            Vec::new()
         }
         (None, WhenAllDown::Fallback) => {
             cx.err(
                 &b.name,
                 "when_all_down = \"fallback\" needs fallback = [addresses]",
             );
-            Vec::new()
         }
-        (None, _) => Vec::new(),
+        (None, _) => {}
     }
+    (addrs, targets)
+}
+
+/// A CNAME target: a domain name, always absolute (the trailing dot is optional), not the
+/// balanced name itself.
+fn target_name(cx: &mut Ctx<'_>, v: &Spanned<String>, display: &str) -> Option<Target> {
+    let text = v.get_ref();
+    let parsed = Name::from_ascii(text.trim_end_matches('.'))
+        .ok()
+        .filter(|_| !text.trim_end_matches('.').is_empty() && !text.ends_with(".."));
+    let Some(mut n) = parsed else {
+        cx.err(v, format!("target {text:?} is not a domain name"));
+        return None;
+    };
+    n.set_fqdn(true);
+    let name = n.to_ascii().to_ascii_lowercase();
+    if name == display {
+        cx.err(
+            v,
+            format!(
+                "{display}: a target equal to the balanced name would answer a CNAME to itself"
+            ),
+        );
+        return None;
+    }
+    Some(Target {
+        key: crate::wire::name::key_of(&n),
+        name,
+    })
 }
 
 /// The endpoints of a balance: each once, in a known data center, with its check.
@@ -926,14 +1068,54 @@ fn endpoints(
         );
     }
     let mut endpoints = Vec::with_capacity(b.endpoints.get_ref().len());
-    let mut seen: HashSet<std::net::IpAddr, FastBuild> = HashSet::default();
+    let mut seen: HashSet<String, FastBuild> = HashSet::default();
+    let cname = b
+        .endpoints
+        .get_ref()
+        .first()
+        .is_some_and(|e| e.get_ref().target.is_some());
     for e in b.endpoints.get_ref() {
         let r = e.get_ref();
-        if !seen.insert(r.address) {
+        let (address, target) = match (r.address, &r.target) {
+            (Some(_), Some(t)) => {
+                cx.err(
+                    t,
+                    format!("{display}: an endpoint has an address or a target, not both"),
+                );
+                continue;
+            }
+            (None, None) => {
+                cx.err(
+                    e,
+                    format!("{display}: an endpoint needs an address (or a target, for a CNAME)"),
+                );
+                continue;
+            }
+            (Some(a), None) => (Some(a), None),
+            (None, Some(t)) => (None, Some(t)),
+        };
+        if cname != target.is_some() {
             cx.err(
                 e,
-                format!("{display}: endpoint {} is listed twice", r.address),
+                format!(
+                    "{display}: a balanced name has address endpoints or CNAME (target) endpoints, not both"
+                ),
             );
+            continue;
+        }
+        let target = match target {
+            Some(t) => match target_name(cx, t, display) {
+                Some(t) => Some(t),
+                None => continue,
+            },
+            None => None,
+        };
+        let shown = target.as_ref().map_or_else(
+            || address.map(|a| a.to_string()).unwrap_or_default(),
+            |t| t.name.clone(),
+        );
+        if !seen.insert(shown.clone()) {
+            cx.err(e, format!("{display}: endpoint {shown} is listed twice"));
         }
         let dc = names
             .datacenters
@@ -967,8 +1149,17 @@ fn endpoints(
             cx.err(
                 e,
                 format!(
-                    "{display}: least-loaded needs a check with load_header for endpoint {}",
-                    r.address
+                    "{display}: least-loaded needs a check with load_header for endpoint {shown}"
+                ),
+            );
+        }
+        // A target is probed at an address of its own: the endpoint's, else the check's.
+        let probed = r.check_address.or(check.and_then(|i| checks[i].address));
+        if target.is_some() && check.is_some() && probed.is_none() {
+            cx.err(
+                e,
+                format!(
+                    "{display}: endpoint {shown} is checked but a target has no address to probe: set check_address, or address on the check"
                 ),
             );
         }
@@ -982,8 +1173,10 @@ fn endpoints(
                     ),
                 );
             }
+            let unprobed = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
             endpoints.push(Endpoint {
-                address: r.address,
+                address: address.unwrap_or(probed.unwrap_or(unprobed)),
+                target,
                 datacenter: dc,
                 priority: r.priority.unwrap_or(defaults::PRIORITY),
                 weight,
@@ -1011,15 +1204,20 @@ fn policy_needs(
             "the nearest policy needs [geoip] database = \"….mmdb\"",
         );
     }
-    if policy == PolicyKind::Geo
-        && !endpoints
-            .iter()
-            .any(|e| !datacenters[e.datacenter].networks.is_empty())
-    {
-        cx.err(
-            &b.policy,
-            format!("{display}: geo needs networks on the endpoints' datacenters"),
-        );
+    if policy == PolicyKind::Geo {
+        let dcs = || endpoints.iter().map(|e| &datacenters[e.datacenter]);
+        if !dcs().any(|d| !d.networks.is_empty() || d.has_regions()) {
+            cx.err(
+                &b.policy,
+                format!("{display}: geo needs networks, countries, continents or subdivisions on the endpoints' datacenters"),
+            );
+        }
+        if !have_geoip && dcs().any(Datacenter::has_regions) {
+            cx.err(
+                &b.policy,
+                format!("{display}: geo by countries, continents or subdivisions needs [geoip] database = \"….mmdb\""),
+            );
+        }
     }
 }
 
@@ -1161,7 +1359,7 @@ mod tests {
             e,
             [
                 format!(
-                    "gslb.toml:{}:28: unknown key \"colour\" in an endpoint of [[balance]] (known: address, datacenter, priority, weight, check, check_address)",
+                    "gslb.toml:{}:28: unknown key \"colour\" in an endpoint of [[balance]] (known: address, target, datacenter, priority, weight, check, check_address)",
                     line(n - 2, 3)
                 ),
                 format!(
@@ -1353,5 +1551,134 @@ endpoints = [
         );
         let e = load(&format!("{BASE}[dnstap]\nsocket = \"\"\n")).unwrap_err();
         assert!(e[0].contains("must be a path"), "{e:?}");
+    }
+
+    #[test]
+    fn routing_keys_are_validated_with_positions() {
+        let geo = "[geoip]\ndatabase = \"g.mmdb\"\n";
+        // (text after BASE, the one error expected, as a substring with its position)
+        let cases: Vec<(String, &str)> = vec![
+            (
+                format!("{geo}[datacenters.a]\ncountries = [\"GBR\"]\n"),
+                "gslb.toml:6:14: country \"GBR\" is not an ISO 3166-1 alpha-2 code",
+            ),
+            (
+                format!("{geo}[datacenters.a]\ncontinents = [\"EUR\"]\n"),
+                "gslb.toml:6:15: continent \"EUR\" is not one of AF AN AS EU NA OC SA",
+            ),
+            (
+                format!("{geo}[datacenters.a]\nsubdivisions = [\"VA\"]\n"),
+                "gslb.toml:6:17: subdivision \"VA\" is not an ISO 3166-2 code",
+            ),
+            (
+                format!("{geo}[datacenters.a]\ncountries = [\"GB\"]\n[datacenters.b]\ncountries = [\"IE\", \"gb\"]\n"),
+                "gslb.toml:8:20: country GB is listed under both datacenters a and b",
+            ),
+            (
+                format!("{geo}[datacenters.a]\ncontinents = [\"EU\", \"EU\"]\n"),
+                "gslb.toml:6:21: continent EU is listed twice in datacenter a",
+            ),
+            (
+                "[datacenters.a]\nmin_up = \"150%\"\n".into(),
+                "gslb.toml:4:10: min_up: min_up \"150%\" must be a count (e.g. 2) or a percentage within 1..100",
+            ),
+            (
+                "[datacenters.a]\nmin_up = -1\n".into(),
+                "gslb.toml:4:10: min_up: min_up -1 must be a count",
+            ),
+            (
+                "[datacenters.a]\ncountries = [\"GB\"]\n[[balance]]\nname = \"g.example\"\npolicy = \"geo\"\nendpoints = [{ address = \"192.0.2.1\", datacenter = \"a\" }]\n".into(),
+                "gslb.toml:7:10: g.example.: geo by countries, continents or subdivisions needs [geoip]",
+            ),
+            (
+                "[datacenters.a]\n[[balance]]\nname = \"t.example\"\npolicy = \"all\"\nttl = 30\nttl_degraded = 60\nendpoints = [{ address = \"192.0.2.1\", datacenter = \"a\" }]\n".into(),
+                "gslb.toml:8:16: ttl_degraded must be at most ttl (30)",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = load(&format!("{BASE}{text}")).unwrap_err();
+            assert!(e.len() == 1 && e[0].starts_with(want), "{text}\n{e:?}");
+        }
+        let c = load(&format!(
+            "{BASE}{geo}[datacenters.a]\ncountries = [\"gb\"]\nsubdivisions = [\"us-va\"]\nmin_up = \"50%\"\n[datacenters.b]\nmin_up = 2\n"
+        ))
+        .unwrap();
+        assert_eq!(c.datacenters[0].countries, ["GB"]);
+        assert_eq!(c.datacenters[0].subdivisions, ["US-VA"]);
+        assert_eq!(
+            c.datacenters[0].min_up,
+            Some(super::super::MinUp::Percent(50))
+        );
+        assert_eq!(c.datacenters[1].min_up, Some(super::super::MinUp::Count(2)));
+    }
+
+    #[test]
+    fn cname_endpoints_are_validated() {
+        let head = format!(
+            "{BASE}[checks.web]\nprotocol = \"http\"\n[checks.at]\nprotocol = \"http\"\naddress = \"192.0.2.80\"\n[datacenters.a]\n[[balance]]\nname = \"www.example.com\"\npolicy = \"failover\"\n"
+        );
+        // (the balance's remaining lines, the error expected)
+        let cases: [(&str, &str); 8] = [
+            (
+                "endpoints = [{ target = \"a.cdn.net\", datacenter = \"a\" }, { address = \"192.0.2.1\", datacenter = \"a\" }]",
+                "gslb.toml:12:58: www.example.com.: a balanced name has address endpoints or CNAME (target) endpoints, not both",
+            ),
+            (
+                "endpoints = [{ target = \"WWW.example.com.\", datacenter = \"a\" }]",
+                "gslb.toml:12:25: www.example.com.: a target equal to the balanced name",
+            ),
+            (
+                "endpoints = [{ target = \"a..cdn.net\", datacenter = \"a\" }]",
+                "gslb.toml:12:25: target \"a..cdn.net\" is not a domain name",
+            ),
+            (
+                "endpoints = [{ target = \"\", datacenter = \"a\" }]",
+                "gslb.toml:12:25: target \"\" is not a domain name",
+            ),
+            (
+                "endpoints = [{ target = \"a.cdn.net\", address = \"192.0.2.1\", datacenter = \"a\" }]",
+                "gslb.toml:12:25: www.example.com.: an endpoint has an address or a target, not both",
+            ),
+            (
+                "endpoints = [{ datacenter = \"a\" }]",
+                "gslb.toml:12:14: www.example.com.: an endpoint needs an address",
+            ),
+            (
+                "check = \"web\"\nendpoints = [{ target = \"a.cdn.net\", datacenter = \"a\" }]",
+                "gslb.toml:13:14: www.example.com.: endpoint a.cdn.net. is checked but a target has no address to probe",
+            ),
+            (
+                "answers = 2\nendpoints = [{ target = \"a.cdn.net\", datacenter = \"a\" }]",
+                "gslb.toml:12:11: www.example.com.: a name of CNAME endpoints answers one CNAME",
+            ),
+        ];
+        for (rest, want) in cases {
+            let e = load(&format!("{head}{rest}\n")).unwrap_err();
+            assert!(e.len() == 1 && e[0].starts_with(want), "{rest}\n{e:?}");
+        }
+        let c = load(&format!(
+            "{head}check = \"at\"\nwhen_all_down = \"fallback\"\nfallback = [\"static.example.org\"]\nendpoints = [\n{{ target = \"A.cdn-one.net\", datacenter = \"a\" }},\n{{ target = \"b.cdn-two.net.\", datacenter = \"a\", check = \"web\", check_address = \"192.0.2.9\" }},\n]\n"
+        ))
+        .unwrap();
+        let b = &c.balances[0];
+        assert!(b.answers_cname());
+        let t: Vec<&str> = b
+            .endpoints
+            .iter()
+            .map(|e| e.target.as_ref().unwrap().name.as_str())
+            .collect();
+        assert_eq!(t, ["a.cdn-one.net.", "b.cdn-two.net."]);
+        // The probed address: the check's, or the endpoint's check_address.
+        assert_eq!(b.endpoints[0].address.to_string(), "192.0.2.80");
+        assert_eq!(b.endpoints[1].address.to_string(), "192.0.2.9");
+        assert_eq!(b.fallback_targets[0].name, "static.example.org.");
+        let e = load(&format!(
+            "{head}when_all_down = \"fallback\"\nfallback = [\"192.0.2.1\", \"not an address\"]\nendpoints = [{{ address = \"192.0.2.1\", datacenter = \"a\" }}]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e[0].contains("fallback \"not an address\" is not an IP address"),
+            "{e:?}"
+        );
     }
 }

@@ -307,9 +307,9 @@ pub fn handle(
     let client = crate::policy::Client::new(peer, q.edns.as_ref().and_then(|e| e.ecs));
     let mut scope = 0u8;
     let mut balancer = |id: u32, qtype: u16, owner: &[u8], w: &mut ResponseWriter<'_>| {
-        let (n, s) = super::balanced::write(snap, id, qtype, &client, owner, w);
+        let (written, s) = super::balanced::write(snap, id, qtype, &client, owner, w);
         scope = scope.max(s);
-        n
+        written
     };
     // A signed zone (docs/dnssec.md): the clock is read once, for key timing and windows.
     let signer = zone

@@ -3,7 +3,8 @@
 //! Owns: delegations (referrals with glue, AA=0), CNAME chains inside the zone, wildcards by the
 //! closest-encloser rule (RFC 4592), empty non-terminals (RFC 8020), negative answers with the
 //! SOA at min(TTL, MINIMUM) (RFC 2308), minimal ANY (RFC 8482), and handing balanced names to
-//! the balancer. Must not: block, allocate per query, or know how balanced answers are chosen.
+//! the balancer, following the CNAME a balanced name of CNAME endpoints answers as any CNAME of
+//! the zone. Must not: block, allocate per query, or know how balanced answers are chosen.
 
 use super::rrl::ResponseClass;
 use crate::wire::name::{NameBuf, is_at_or_below};
@@ -14,9 +15,23 @@ use crate::zone::{RRset, ServedZone};
 /// Longest CNAME chain followed inside a zone.
 const MAX_CHAIN: usize = 8;
 
-/// Writes the answer of a balanced name: `(balance id, qtype, owner, writer)` → records written.
-/// Zero records means the name has nothing of that type right now (NODATA).
-pub type Balancer<'a> = dyn FnMut(u32, u16, &[u8], &mut ResponseWriter<'_>) -> usize + 'a;
+/// What the balancer wrote for a balanced name and query type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Balanced<'a> {
+    /// Nothing: the name answers this type from the zone's records (an address name asked for
+    /// another type than A, AAAA or ANY).
+    Skip,
+    /// This many address records; zero means nothing of that type right now (NODATA).
+    Records(usize),
+    /// One CNAME, to this target (uncompressed, lower-cased wire form), which the lookup
+    /// follows like a CNAME of the zone.
+    Cname(&'a [u8]),
+}
+
+/// Writes the answer of a balanced name: `(balance id, qtype, owner, writer)` → what it wrote.
+/// `'f` is what the balancer borrows; `'a` what the targets it returns borrow (the snapshot).
+pub type Balancer<'f, 'a> =
+    dyn FnMut(u32, u16, &[u8], &mut ResponseWriter<'_>) -> Balanced<'a> + 'f;
 
 fn write_set(w: &mut ResponseWriter<'_>, section: Section, owner: &[u8], set: &RRset) -> bool {
     write_set_ttl(w, section, owner, set, set.ttl, true)
@@ -101,7 +116,7 @@ pub fn resolve<'a>(
     qname: &'a [u8],
     qtype: u16,
     w: &mut ResponseWriter<'_>,
-    balancer: &mut Balancer<'_>,
+    balancer: &mut Balancer<'_, 'a>,
 ) -> Resolved<'a> {
     w.set_aa(true);
     w.set_rcode(rcode::NOERROR);
@@ -138,22 +153,46 @@ pub fn resolve<'a>(
             }
             Found::Node(node) => node,
         };
+        // A balanced name answers first: addresses, or one CNAME (for every type) followed
+        // below as a CNAME of the zone is.
+        let mut balanced_target = None;
+        if let Some(id) = node.balance {
+            match balancer(id, qtype, owner, w) {
+                Balanced::Skip => {}
+                Balanced::Records(0) => {
+                    negative(zone, w, rcode::NOERROR);
+                    return Resolved::NoData;
+                }
+                Balanced::Records(_) => return Resolved::Answer,
+                Balanced::Cname(_) if qtype == rtype::CNAME || qtype == rtype::ANY => {
+                    return Resolved::Answer;
+                }
+                Balanced::Cname(target) => balanced_target = Some(target),
+            }
+        }
         // RFC 1034 §4.3.2 step 3a: a CNAME is followed unless QTYPE matches it, and ANY
         // matches every type (RFC 8482 §4.2 then answers with that one RRset).
-        if qtype != rtype::CNAME
-            && qtype != rtype::ANY
-            && let Some(cname) = node.get(rtype::CNAME)
-        {
-            if !write_set(w, Section::Answer, owner, cname) {
-                return Resolved::Answer;
-            }
-            let Some(rdata) = cname.rdatas().next() else {
-                return Resolved::Answer;
-            };
+        let cname_target = match balanced_target {
+            Some(t) => Some(t),
+            None if qtype != rtype::CNAME && qtype != rtype::ANY => match node.get(rtype::CNAME) {
+                Some(cname) => {
+                    if !write_set(w, Section::Answer, owner, cname) {
+                        return Resolved::Answer;
+                    }
+                    // The RDATA of a CNAME is the name alone (RFC 1035 §3.3.1), uncompressed.
+                    match cname.rdatas().next() {
+                        Some(rdata) => Some(rdata),
+                        None => return Resolved::Answer,
+                    }
+                }
+                None => None,
+            },
+            None => None,
+        };
+        if let Some(rdata) = cname_target {
             let Some(target) = NameBuf::from_wire(rdata) else {
                 return Resolved::Answer;
             };
-            // The RDATA of a CNAME is the name alone (RFC 1035 §3.3.1), uncompressed as built.
             let target_wire = &rdata[..target.as_bytes().len()];
             // Case-insensitive on wire form is exact: length octets are below 64, never letters,
             // so equal bytes up to case mean the same labels at the same places.
@@ -168,23 +207,6 @@ pub fn resolve<'a>(
             }
             target_key = Some(target);
             continue;
-        }
-        if let Some(id) = node.balance
-            && (qtype == rtype::A || qtype == rtype::AAAA || qtype == rtype::ANY)
-        {
-            let written = if qtype == rtype::ANY {
-                match balancer(id, rtype::A, owner, w) {
-                    0 => balancer(id, rtype::AAAA, owner, w),
-                    n => n,
-                }
-            } else {
-                balancer(id, qtype, owner, w)
-            };
-            if written == 0 {
-                negative(zone, w, rcode::NOERROR);
-                return Resolved::NoData;
-            }
-            return Resolved::Answer;
         }
         let set = if qtype == rtype::ANY {
             // RFC 8482 §4.2: answer with one RRset of those present.
@@ -255,7 +277,7 @@ mod tests {
             q.qname.as_bytes(),
             4096,
         );
-        let mut no_balancer = |_: u32, _: u16, _: &[u8], _: &mut ResponseWriter<'_>| 0;
+        let mut no_balancer = |_: u32, _: u16, _: &[u8], _: &mut ResponseWriter<'_>| Balanced::Skip;
         resolve(zone, q.qname.as_bytes(), rtype::A, &mut w, &mut no_balancer);
         let rcode = w.rcode();
         w.finish();

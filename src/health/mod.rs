@@ -10,6 +10,7 @@
 //! Owns: the probe plan (which targets exist, which endpoints each serves), the startup round,
 //! and the handle others use to drain, undrain and reload. Must not: let a query wait on a probe.
 
+mod datacenter;
 pub use crate::drain;
 mod local;
 pub mod probe;

@@ -18,6 +18,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::datacenter::SharedFate;
 use super::drain::{DrainStoreError, Drains};
 use super::local::LocalLog;
 use super::tracker::{Tracker, Verdict};
@@ -25,7 +26,9 @@ use super::votes::{Votes, own_vote};
 use super::{DrainTarget, MAX_IN_FLIGHT, Msg, TargetKey, prober};
 use crate::metrics::Metrics;
 use crate::plan::Plan;
-use crate::snapshot::{Change, Health, LastResults, Served, Snapshot, Transition};
+use crate::snapshot::{
+    Change, DatacenterHealth, Health, LastResults, Served, Snapshot, Transition,
+};
 use crate::state::{EndpointHealth, EndpointState};
 
 /// Transitions kept for the status page.
@@ -120,6 +123,12 @@ pub(super) struct Publisher {
     slots: Arc<Semaphore>,
     /// The rate-limited warnings of probes that could not run.
     local: LocalLog,
+    /// The `min_up` rules of the current plan.
+    fate: SharedFate,
+    /// Each data center's standing as last published.
+    dc_health: Vec<DatacenterHealth>,
+    /// Data centers below `min_up` as last published, to log each change once.
+    dc_down: HashSet<String>,
     /// With `[cluster]`: the other instances' votes; the state of a probed endpoint is the vote.
     votes: Option<Votes>,
 }
@@ -155,6 +164,9 @@ impl Publisher {
             probers,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             local: LocalLog::default(),
+            fate: SharedFate::default(),
+            dc_health: Vec::new(),
+            dc_down: HashSet::new(),
             votes,
         };
         p.set_plan(plan);
@@ -174,6 +186,7 @@ impl Publisher {
         if let Some(v) = &mut self.votes {
             v.for_plan(&plan, &self.served, &self.trackers);
         }
+        self.fate = SharedFate::new(&self.served.config, &self.served.balances, &plan);
         self.plan = Arc::new(plan);
         self.shown = (0..n)
             .map(|t| Shown {
@@ -447,7 +460,8 @@ impl Publisher {
         self.generation += 1;
         let now = SystemTime::now();
         let current = self.wiring.state.load().health.clone();
-        let (health, names) = if self.rebuild || !Arc::ptr_eq(&current.plan, &self.plan) {
+        self.judge_datacenters();
+        let (mut health, names) = if self.rebuild || !Arc::ptr_eq(&current.plan, &self.plan) {
             let h = self.rebuilt(&current, now);
             let served = self.served.clone();
             let names: HashSet<&str> = served
@@ -472,6 +486,7 @@ impl Publisher {
             self.note_failing_open(&h, touched.iter().copied());
             (h, touched.len())
         };
+        health.datacenters = Arc::new(self.dc_health.clone());
         self.rebuild = false;
         for t in self.dirty.drain(..) {
             if let Some(d) = self.is_dirty.get_mut(t as usize) {
@@ -506,18 +521,61 @@ impl Publisher {
         }
     }
 
-    /// The state endpoint `ei` of name `bi` is in now, with the load it carries.
+    /// Judges every data center's `min_up` against the trackers and drains; a data center
+    /// that changes standing is logged once and makes the next publication rebuild the table
+    /// (its endpoints change in every name).
+    fn judge_datacenters(&mut self) {
+        let next = self.fate.judge(
+            |t| {
+                self.trackers
+                    .get(t)
+                    .is_some_and(|tr| verdict_state(tr) == EndpointState::Up)
+            },
+            |a, dc| self.drains.is_drained(a, dc),
+        );
+        for (d, h) in next.iter().enumerate() {
+            let Some((name, min_up)) = self.fate.rule(d) else {
+                continue;
+            };
+            let was_down = self.dc_down.contains(name);
+            if !h.up && !was_down {
+                self.dc_down.insert(name.to_string());
+                tracing::warn!(datacenter = %name, targets_up = h.targets_up, targets = h.targets, min_up = %min_up, "datacenter below min_up: every endpoint of it counts as down");
+            } else if h.up && was_down {
+                self.dc_down.remove(name);
+                tracing::info!(datacenter = %name, targets_up = h.targets_up, targets = h.targets, min_up = %min_up, "datacenter back at min_up");
+            }
+        }
+        let names: HashSet<&str> = self
+            .served
+            .config
+            .datacenters
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        self.dc_down.retain(|n| names.contains(n.as_str()));
+        let flipped = next.len() != self.dc_health.len()
+            || next.iter().zip(&self.dc_health).any(|(a, b)| a.up != b.up);
+        if flipped {
+            self.rebuild = true;
+        }
+        self.dc_health = next;
+    }
+
+    /// The state endpoint `ei` of name `bi` is in now, with the load it carries: drained by the
+    /// operator, else down with its data center below `min_up` (shared fate), else what its
+    /// target's tracker says. The one place an endpoint's effective state is decided.
     fn cell(&self, bi: usize, ei: usize) -> EndpointHealth {
         let b = &self.served.balances[bi];
+        let e = &b.cfg.endpoints[ei];
         let tracker = self
             .plan
             .target_of(bi, ei)
             .and_then(|t| self.trackers.get(t));
-        let state = if self
-            .drains
-            .is_drained(&b.cfg.endpoints[ei].address, &b.dc_names[ei])
-        {
+        let state = if self.drains.is_drained(&e.address, &b.dc_names[ei]) {
             EndpointState::Drained
+        } else if self.dc_health.get(e.datacenter).is_some_and(|d| !d.up) {
+            EndpointState::Down
         } else if let Some(v) = &self.votes {
             v.endpoint(bi, ei, own_vote(tracker))
                 .map_or(EndpointState::Up, |t| t.state())

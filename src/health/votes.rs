@@ -92,7 +92,8 @@ impl Votes {
                     .clone();
                 let subject = Subject {
                     check,
-                    endpoint: Arc::from(e.address.to_string()),
+                    // A CNAME endpoint is known by its target name, not its probed address.
+                    endpoint: Arc::from(e.answer()),
                 };
                 let next = self.subjects.len() as u32;
                 let si = *self.index.entry(subject.clone()).or_insert(next);

@@ -24,7 +24,9 @@ pub(crate) fn select(input: &Input<'_>, candidates: &[u16], out: &mut Chosen) ->
             }
             let e = &input.b.cfg.endpoints[i as usize];
             let (eb, el) = addr_bytes(&e.address);
-            let s = score(&cb[..cl], input.client.prefix, &eb[..el], e.weight);
+            // A CNAME endpoint is known by its target name.
+            let key = e.target.as_ref().map_or(&eb[..el], |t| &t.key[..]);
+            let s = score(&cb[..cl], input.client.prefix, key, e.weight);
             if best.is_none_or(|(bs, _)| s > bs) {
                 best = Some((s, i));
             }

@@ -5,7 +5,7 @@
 //! (balanced name, client, health, counter, random draw). Must not: do I/O, lock, allocate, or
 //! read anything but its arguments; health comes in, it is never measured here.
 
-mod geo;
+pub mod geo;
 pub mod geoip;
 mod hashed;
 mod least_loaded;
@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::config::{Balance, Config, Location, PolicyKind, WhenAllDown};
 use crate::state::{EndpointHealth, EndpointState};
 use crate::wire::ClientSubnet;
+use geo::{Region, Regions};
 use geoip::GeoIp;
 use subnet::SubnetMap;
 
@@ -85,7 +86,9 @@ pub struct BalancedName {
     /// Client networks → data center index; built for the geo policy only (no other reads it),
     /// empty for the rest.
     pub subnets: SubnetMap<usize>,
-    /// The GeoIP database (nearest).
+    /// GeoIP regions → data center index; built for the geo policy only.
+    pub regions: Regions,
+    /// The GeoIP database (nearest, geo by region).
     pub geoip: Option<Arc<GeoIp>>,
     /// Rotation counter; the only mutable part, advanced once per answer.
     counter: AtomicU64,
@@ -95,7 +98,8 @@ impl BalancedName {
     /// Builds the tables of `cfg`, a balance of `config`.
     pub fn new(config: &Config, cfg: &Balance, geoip: Option<Arc<GeoIp>>) -> Self {
         let mut subnets = SubnetMap::default();
-        // Only geo reads the table: the other policies skip the per-name copy of their data
+        let mut regions = Regions::default();
+        // Only geo reads the tables: the other policies skip the per-name copy of their data
         // centers' networks (a large part of building 100,000 names).
         if cfg.policy == PolicyKind::Geo {
             let mut dcs_used: Vec<usize> = cfg.endpoints.iter().map(|e| e.datacenter).collect();
@@ -106,6 +110,7 @@ impl BalancedName {
                     subnets.insert(*n, d);
                 }
             }
+            regions = Regions::of(&config.datacenters, &dcs_used);
         }
         BalancedName {
             dc_names: cfg
@@ -119,6 +124,7 @@ impl BalancedName {
                 .map(|e| config.datacenters[e.datacenter].location)
                 .collect(),
             subnets,
+            regions,
             geoip,
             counter: AtomicU64::new(0),
             cfg: cfg.clone(),
@@ -133,6 +139,27 @@ impl BalancedName {
             .iter()
             .filter(move |a| a.is_ipv4() == v4)
             .take(self.cfg.answers)
+    }
+
+    /// The CNAME target answered when every endpoint is down and `when_all_down = "fallback"`
+    /// (a name of CNAME endpoints): the first of `fallback`.
+    pub fn fallback_target(&self) -> Option<&crate::config::Target> {
+        self.cfg.fallback_targets.first()
+    }
+
+    /// Whether the name is degraded under `health`: an endpoint down or drained (failing open
+    /// and fallback answers imply one). The one rule `ttl_degraded` follows.
+    pub fn degraded(&self, health: &[EndpointHealth]) -> bool {
+        health.iter().any(|h| h.state != EndpointState::Up)
+    }
+
+    /// The TTL answers carry under `health`: `ttl_degraded` while the name is degraded, else
+    /// `ttl`.
+    pub fn ttl(&self, health: &[EndpointHealth]) -> u32 {
+        match self.cfg.ttl_degraded {
+            Some(t) if self.degraded(health) => t,
+            _ => self.cfg.ttl,
+        }
     }
 
     /// The next rotation value.
@@ -162,6 +189,18 @@ pub enum Reason {
     Hashed,
     /// Geo: the client's network matched this data center.
     GeoMatch(usize),
+    /// Geo: the GeoIP database placed the client (its record's network of this prefix length)
+    /// in region `code` (packed, `geoip::code`) of kind `rule`, listed by data center `dc`.
+    GeoRegion {
+        /// The data center.
+        dc: usize,
+        /// Which kind of region matched.
+        rule: Region,
+        /// The region's packed code.
+        code: u64,
+        /// Prefix length of the GeoIP record's network.
+        prefix: u8,
+    },
     /// Geo or nearest: no data center for the client (or its one is down): by priority.
     ByPriority(u32),
     /// Nearest: the data center closest to the client's location, at this distance (km).
@@ -269,7 +308,7 @@ impl Availability {
     pub fn family(b: &BalancedName, v4: bool, health: &[EndpointHealth]) -> Self {
         let (mut family, mut up, mut not_drained) = (0, 0, 0);
         for (i, e) in b.cfg.endpoints.iter().enumerate() {
-            if e.address.is_ipv4() != v4 {
+            if !e.serves(v4) {
                 continue;
             }
             family += 1;
@@ -337,7 +376,7 @@ pub fn decide(
         let mut family = 0;
         let mut not_drained = 0;
         for (i, e) in b.cfg.endpoints.iter().enumerate().take(candidates.len()) {
-            if e.address.is_ipv4() != v4 {
+            if !e.serves(v4) {
                 continue;
             }
             family += 1;
@@ -377,7 +416,7 @@ pub fn decide(
             Availability::FailingOpen => {
                 // Every endpoint that is not drained counts as up.
                 for (i, e) in b.cfg.endpoints.iter().enumerate().take(candidates.len()) {
-                    if e.address.is_ipv4() == v4
+                    if e.serves(v4)
                         && health.get(i).map_or(EndpointState::Up, |h| h.state)
                             == EndpointState::Down
                     {

@@ -562,3 +562,4 @@ fn answers_are_capped_and_ttl_defaults_to_30() {
 }
 
 mod by_client;
+mod routing;

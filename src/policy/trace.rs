@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use super::geoip::unpack;
 use super::{BalancedName, Client, Decision, Reason, decide};
 use crate::state::EndpointHealth;
 use crate::views::{Explain, ExplainEndpoint, StatusEndpoint};
@@ -30,6 +31,16 @@ pub fn describe(b: &BalancedName, d: &Decision) -> String {
         Reason::Priority(p) => format!("priority group {p}, the lowest with an endpoint up"),
         Reason::Hashed => "rendezvous hash of the client network".into(),
         Reason::GeoMatch(i) => format!("the client network lies in data center {}", dc(i)),
+        Reason::GeoRegion {
+            dc: i,
+            rule,
+            code,
+            prefix,
+        } => format!(
+            "the GeoIP record of the client's /{prefix} network places it in {rule} {}, listed by data center {}",
+            unpack(code),
+            dc(i)
+        ),
         Reason::ByPriority(p) => {
             format!("no data center for this client has an endpoint up: priority group {p}")
         }
@@ -48,7 +59,22 @@ pub fn describe(b: &BalancedName, d: &Decision) -> String {
 /// each endpoint's health detail, the what-if list and the health generation.
 pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHealth]) -> Explain {
     let d = decide(b, v4, client, health, 0, 0);
-    let answer: Vec<IpAddr> = if d.fallback {
+    let cname = if b.cfg.answers_cname() {
+        if d.fallback {
+            b.fallback_target().map(|t| t.name.clone())
+        } else {
+            d.chosen
+                .as_slice()
+                .first()
+                .and_then(|&i| b.cfg.endpoints[i as usize].target.as_ref())
+                .map(|t| t.name.clone())
+        }
+    } else {
+        None
+    };
+    let answer: Vec<IpAddr> = if b.cfg.answers_cname() {
+        Vec::new()
+    } else if d.fallback {
         b.fallback(v4).copied().collect()
     } else {
         d.chosen
@@ -57,6 +83,12 @@ pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHe
             .map(|&i| b.cfg.endpoints[i as usize].address)
             .collect()
     };
+    let mut reason = describe(b, &d);
+    if let Reason::GeoRegion { .. } = d.reason
+        && let Some(g) = &b.geoip
+    {
+        reason.push_str(&format!(" (database record: {})", record(g, client.addr)));
+    }
     Explain {
         name: b.cfg.name.clone(),
         qtype: if v4 { "A" } else { "AAAA" }.to_string(),
@@ -73,6 +105,7 @@ pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHe
                 ExplainEndpoint {
                     endpoint: StatusEndpoint {
                         address: e.address,
+                        target: e.target.as_ref().map(|t| t.name.clone()),
                         datacenter: b.dc_names[i].clone(),
                         priority: e.priority,
                         weight: e.weight,
@@ -80,18 +113,38 @@ pub fn explain(b: &BalancedName, v4: bool, client: &Client, health: &[EndpointHe
                         load: h.load,
                         health: None,
                     },
-                    family: e.address.is_ipv4() == v4,
+                    family: e.serves(v4),
                     chosen: !d.fallback && d.chosen.as_slice().contains(&(i as u16)),
                 }
             })
             .collect(),
         answer,
-        ttl: b.cfg.ttl,
+        cname,
+        datacenters_down: Vec::new(),
+        ttl: b.ttl(health),
         scope: d.scope,
         failing_open: d.failing_open,
-        reason: describe(b, &d),
+        reason,
         assumed_down: Vec::new(),
         health_generation: 0,
         signed: false,
     }
+}
+
+/// The GeoIP record holding `addr`, for people: its network and the regions it names.
+fn record(g: &super::geoip::GeoIp, addr: IpAddr) -> String {
+    let p = g.place(addr);
+    let net = super::subnet::mask(addr, p.prefix);
+    let mut parts = vec![format!("{net}/{}", p.prefix)];
+    if p.continent != 0 {
+        parts.push(format!("continent {}", unpack(p.continent)));
+    }
+    if p.country != 0 {
+        parts.push(format!("country {}", unpack(p.country)));
+    }
+    for s in p.subdivisions.iter().filter(|&&s| s != 0) {
+        parts.push(format!("subdivision {}", unpack(*s)));
+    }
+    parts.push(format!("from {}", g.database_type()));
+    parts.join(", ")
 }

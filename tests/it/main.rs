@@ -27,6 +27,7 @@ mod local_errors;
 mod readme;
 mod reload_safety;
 mod reload_under_queries;
+mod routing;
 mod rrl;
 mod status_page;
 mod udp_source;
