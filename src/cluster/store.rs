@@ -37,6 +37,8 @@ const TXN_OPS: usize = 64;
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// The first wait.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// Why a session's loop ends when the health side has stopped.
+const STOPPING: &str = "stopping";
 
 /// The etcd client options of `[cluster]`: timeouts, HTTP/2 keep-alive (so a dead connection
 /// is noticed without waiting for TCP), TLS files, the user and its password.
@@ -249,7 +251,14 @@ impl Task {
         let mut client = Client::connect(&cfg.etcd, Some(self.options.clone())).await?;
         let ttl = cfg.lease_ttl.as_secs().max(1) as i64;
         let lease = client.lease_grant(ttl, None).await?.id();
-        if let Err(e) = self.register(&mut client, lease, first).await {
+        // Renewed from the start: registering may wait up to lease_ttl for a crashed holder,
+        // and a loaded machine may take a while over the requests below; the lease must not
+        // lapse meanwhile (it would take the registration with it).
+        let (mut keeper, mut keepalive) = client.lease_keep_alive(lease).await?;
+        if let Err(e) = self
+            .register(&mut client, lease, first, &mut keeper, &mut keepalive)
+            .await
+        {
             let _ = client.lease_revoke(lease).await;
             return Err(e);
         }
@@ -293,7 +302,7 @@ impl Task {
         {
             let _ = client.lease_revoke(old).await;
         }
-        let (keeper, keepalive) = client.lease_keep_alive(lease).await?;
+        renew_once(&mut keeper, &mut keepalive).await?;
         let watch = self.watch(&mut client, read.revision).await?;
         self.session = Some(Session {
             client,
@@ -326,6 +335,8 @@ impl Task {
         client: &mut Client,
         lease: i64,
         first: bool,
+        keeper: &mut LeaseKeeper,
+        keepalive: &mut LeaseKeepAliveStream,
     ) -> Result<(), OpenError> {
         let key = self.shared.layout.member(&self.me.instance);
         let value = self.member_json();
@@ -391,6 +402,7 @@ impl Task {
                 last_ttl = Some(remaining);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
+            renew_once(keeper, keepalive).await?;
         }
     }
 
@@ -456,6 +468,12 @@ impl Task {
                     }
                     r = self.serve() => r,
                 };
+                // The publisher is gone (the server is stopping, and its channel closed
+                // before the cancellation was seen): a clean stop, not a lost store.
+                if cancel.is_cancelled() || reason == STOPPING {
+                    self.close().await;
+                    return;
+                }
                 self.lost(&reason).await;
                 backoff = BACKOFF_MIN;
                 continue;
@@ -605,7 +623,7 @@ impl Task {
                     Err(e) => return format!("watch: {}", short(&e)),
                 },
                 m = self.own_rx.recv() => {
-                    let Some(m) = m else { return "stopping".into() };
+                    let Some(m) = m else { return STOPPING.into() };
                     self.own_update(m);
                     while let Ok(m) = self.own_rx.try_recv() {
                         self.own_update(m);
@@ -765,6 +783,21 @@ impl Task {
         if let Some((drains, revision)) = drains {
             let _ = self.events.send(Event::Drains { drains, revision }).await;
         }
+    }
+}
+
+/// Renews `keeper`'s lease once and waits for etcd's answer (a lease gone is an error).
+async fn renew_once(
+    keeper: &mut LeaseKeeper,
+    keepalive: &mut LeaseKeepAliveStream,
+) -> Result<(), OpenError> {
+    keeper.keep_alive().await?;
+    match tokio::time::timeout(REQUEST_TIMEOUT, keepalive.message()).await {
+        Ok(Ok(Some(r))) if r.ttl() > 0 => Ok(()),
+        Ok(Ok(Some(_))) => Err(OpenError::Store("the lease expired".into())),
+        Ok(Ok(None)) => Err(OpenError::Store("lease renewal stream ended".into())),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(OpenError::Store("lease renewal unanswered".into())),
     }
 }
 
