@@ -311,11 +311,16 @@ pub fn handle(
         scope = scope.max(s);
         written
     };
-    // A signed zone (docs/dnssec.md): the clock is read once, for key timing and windows.
+    // A signed zone (docs/dnssec.md): the clock is read once, for key timing and windows, and
+    // only when the answer carries keys or signatures (a DNSKEY query, or DO=1).
     let signer = zone
         .signed
         .and_then(|i| snap.served.signers.get(i as usize));
-    let now = signer.map_or(0, |_| crate::dnssec::time::now());
+    let dnssec_ok = q.edns.as_ref().is_some_and(|e| e.dnssec_ok);
+    let now = match signer {
+        Some(_) if dnssec_ok || q.qtype == rtype::DNSKEY => crate::dnssec::time::now(),
+        _ => 0,
+    };
     let resolved = match signer {
         Some(s)
             if super::signed::dnskey_answer(zone, s, q.qname.as_bytes(), q.qtype, &mut w, now) =>
