@@ -37,8 +37,13 @@ const TXN_OPS: usize = 64;
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// The first wait.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
-/// Why a session's loop ends when the health side has stopped.
-const STOPPING: &str = "stopping";
+/// How a session's loop ended.
+enum Ended {
+    /// The health side has stopped (the server is stopping): a clean stop.
+    Stopped,
+    /// The session was lost, and why.
+    Lost(String),
+}
 
 /// The etcd client options of `[cluster]`: timeouts, HTTP/2 keep-alive (so a dead connection
 /// is noticed without waiting for TCP), TLS files, the user and its password.
@@ -468,12 +473,15 @@ impl Task {
                     }
                     r = self.serve() => r,
                 };
-                // The publisher is gone (the server is stopping, and its channel closed
-                // before the cancellation was seen): a clean stop, not a lost store.
-                if cancel.is_cancelled() || reason == STOPPING {
-                    self.close().await;
-                    return;
-                }
+                // The publisher gone means the server is stopping (its channel may close
+                // before the cancellation is seen): a clean stop, not a lost store.
+                let reason = match reason {
+                    Ended::Lost(r) if !cancel.is_cancelled() => r,
+                    _ => {
+                        self.close().await;
+                        return;
+                    }
+                };
                 self.lost(&reason).await;
                 backoff = BACKOFF_MIN;
                 continue;
@@ -590,19 +598,19 @@ impl Task {
         }
     }
 
-    /// One session's loop: renewals, watch events, own votes. Returns why it ended.
-    async fn serve(&mut self) -> String {
+    /// One session's loop: renewals, watch events, own votes. Returns how it ended.
+    async fn serve(&mut self) -> Ended {
         let every = (self.shared.cfg.lease_ttl / 3).max(Duration::from_millis(200));
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let Some(s) = self.session.as_mut() else {
-                return "no session".into();
+                return Ended::Lost("no session".into());
             };
             tokio::select! {
                 _ = tick.tick() => {
                     if let Err(e) = self.renew(every).await {
-                        return e;
+                        return Ended::Lost(e);
                     }
                 }
                 m = s.watch.message() => match m {
@@ -611,19 +619,19 @@ impl Task {
                             if resp.compact_revision() > 0 {
                                 tracing::info!(compact_revision = resp.compact_revision(), "cluster watch fell behind etcd's compaction");
                                 if let Err(e) = self.resync_compacted().await {
-                                    return e;
+                                    return Ended::Lost(e);
                                 }
                                 continue;
                             }
-                            return format!("watch cancelled: {}", resp.cancel_reason());
+                            return Ended::Lost(format!("watch cancelled: {}", resp.cancel_reason()));
                         }
                         self.events_of(resp.events()).await;
                     }
-                    Ok(None) => return "watch ended".into(),
-                    Err(e) => return format!("watch: {}", short(&e)),
+                    Ok(None) => return Ended::Lost("watch ended".into()),
+                    Err(e) => return Ended::Lost(format!("watch: {}", short(&e))),
                 },
                 m = self.own_rx.recv() => {
-                    let Some(m) = m else { return STOPPING.into() };
+                    let Some(m) = m else { return Ended::Stopped };
                     self.own_update(m);
                     while let Ok(m) = self.own_rx.try_recv() {
                         self.own_update(m);
@@ -631,7 +639,7 @@ impl Task {
                     self.shared.view().own = self.own.clone();
                     let Some(s) = self.session.as_mut() else { continue };
                     if let Err(e) = write_votes(&self.shared, &mut s.client, s.lease, &self.own, &mut self.written).await {
-                        return format!("writing votes: {}", short(&e));
+                        return Ended::Lost(format!("writing votes: {}", short(&e)));
                     }
                 }
             }
