@@ -420,11 +420,14 @@ impl Publisher {
     fn known(&self, what: &DrainTarget, drains: &Drains) -> Result<(), DrainError> {
         match what {
             DrainTarget::Endpoint(a) => {
-                let known = self
-                    .served
-                    .balances
-                    .iter()
-                    .any(|b| b.cfg.endpoints.iter().any(|e| e.address == *a));
+                // The unspecified address is no endpoint's: it only stands in for the address
+                // of a CNAME endpoint nothing probes, which is drained by its data center.
+                let known = !a.is_unspecified()
+                    && self
+                        .served
+                        .balances
+                        .iter()
+                        .any(|b| b.cfg.endpoints.iter().any(|e| e.address == *a));
                 if known || drains.endpoints.contains(a) {
                     Ok(())
                 } else {

@@ -215,6 +215,7 @@ async fn drains_by_address_and_datacenter_change_answers_at_once() {
 
     for (path, code, says) in [
         ("/v1/endpoints/192.0.2.77/drain", 404, "192.0.2.77"),
+        ("/v1/endpoints/0.0.0.0/drain", 404, "0.0.0.0"),
         ("/v1/datacenters/mars/drain", 404, "mars"),
         ("/v1/endpoints/not-an-ip/drain", 400, "not-an-ip"),
         ("/v1/endpoints/127.0.0.21/explode", 404, "explode"),
