@@ -254,6 +254,11 @@ async fn a_full_table_closes_the_longest_idle_connection_for_a_newcomer() {
     let mut flood = Vec::new();
     for last in 20..40 {
         flood.push(tcp_from(ip(last), s.tcp, None).unwrap());
+        // The kernel completes the handshake before the server accepts: wait until this
+        // newcomer is admitted (it evicts someone), or c1's next query could be stamped before
+        // the admission and c1 would look the longest idle to a later newcomer.
+        let evicted = f64::from(last - 18);
+        until_metric(&s, "gslb_tcp_closed_total{reason=\"evicted\"}", evicted).await;
         assert_eq!(
             ask(&mut c1, &www()).unwrap(),
             ["192.0.2.80"],
