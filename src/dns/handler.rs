@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use super::lookup::{Resolved, resolve};
+use super::lookup::{Resolution, Resolved, resolve};
 use super::rrl::{self, ResponseClass};
 use crate::cookie::Verdict;
 use crate::metrics::Answered;
@@ -317,24 +317,44 @@ pub fn handle(
         .signed
         .and_then(|i| snap.served.signers.get(i as usize));
     let dnssec_ok = q.edns.as_ref().is_some_and(|e| e.dnssec_ok);
-    let now = match signer {
+    let mut now = match signer {
         Some(_) if dnssec_ok || q.qtype == rtype::DNSKEY => crate::dnssec::time::now(),
         _ => 0,
     };
-    let resolved = match signer {
+    let zones = &snap.served.zones;
+    let res = match signer {
         Some(s)
             if super::signed::dnskey_answer(zone, s, q.qname.as_bytes(), q.qtype, &mut w, now) =>
         {
-            Resolved::Answer
+            Resolution::within(zone, Resolved::Answer)
         }
-        _ => resolve(zone, q.qname.as_bytes(), q.qtype, &mut w, &mut balancer),
-    };
-    if let Some(s) = signer
-        && let Some(e) = q.edns.as_ref().filter(|e| e.dnssec_ok)
-    {
-        super::signed::sign(
+        _ => resolve(
+            zones,
             zone,
-            s,
+            q.qname.as_bytes(),
+            q.qtype,
+            &mut w,
+            &mut balancer,
+        ),
+    };
+    // An answer that a balanced name's CNAME took into other zones is signed RRset by RRset
+    // with the keys of the zone each comes from, when any zone is signed.
+    let crossed = res.crossed && !snap.served.signers.is_empty();
+    if let Some(e) = q.edns.as_ref().filter(|e| e.dnssec_ok)
+        && (signer.is_some() || crossed)
+    {
+        if now == 0 {
+            now = crate::dnssec::time::now();
+        }
+        let origin = super::signed::Origin {
+            start: zone,
+            last: res.last,
+            crossed: res.crossed,
+            zones,
+            signers: &snap.served.signers,
+        };
+        super::signed::sign(
+            &origin,
             q.qname.as_bytes(),
             q.qtype,
             e.compact_ok,
@@ -342,6 +362,7 @@ pub fn handle(
             now,
         );
     }
+    let resolved = res.resolved;
     let mut tailored_to = None;
     if let Some(e) = &q.edns
         && let Some(ecs) = e.ecs
@@ -353,7 +374,7 @@ pub fn handle(
     }
     let name: &[u8] = match resolved {
         Resolved::Answer | Resolved::NoData => q.qname.as_bytes(),
-        Resolved::NxDomain => zone.origin(),
+        Resolved::NxDomain => res.last.origin(),
         Resolved::Referral(cut) => cut,
     };
     let subject = rrl_subject(

@@ -1,18 +1,19 @@
-//! The authoritative lookup of RFC 1034 §4.3.2 over one zone, written straight into a response.
+//! The authoritative lookup of RFC 1034 §4.3.2, written straight into a response.
 //!
-//! Owns: delegations (referrals with glue, AA=0), CNAME chains inside the zone, wildcards by the
-//! closest-encloser rule (RFC 4592), empty non-terminals (RFC 8020), negative answers with the
-//! SOA at min(TTL, MINIMUM) (RFC 2308), minimal ANY (RFC 8482), and handing balanced names to
-//! the balancer, following the CNAME a balanced name of CNAME endpoints answers as any CNAME of
-//! the zone. Must not: block, allocate per query, or know how balanced answers are chosen.
+//! Owns: delegations (referrals with glue, AA=0), CNAME chains (a zone's CNAMEs inside their
+//! zone, as Knot and NSD answer; a balanced name's CNAME into whichever served zone holds its
+//! target), wildcards by the closest-encloser rule (RFC 4592), empty non-terminals (RFC 8020),
+//! negative answers with the SOA at min(TTL, MINIMUM) (RFC 2308), minimal ANY (RFC 8482), and
+//! handing balanced names to the balancer. Must not: block, allocate per query, or know how
+//! balanced answers are chosen.
 
 use super::rrl::ResponseClass;
 use crate::wire::name::{NameBuf, is_at_or_below};
 use crate::wire::{ResponseWriter, Section, rcode, rtype};
 use crate::zone::find::{Found, find};
-use crate::zone::{RRset, ServedZone};
+use crate::zone::{RRset, ServedZone, ZoneSet};
 
-/// Longest CNAME chain followed inside a zone.
+/// Longest CNAME chain followed.
 const MAX_CHAIN: usize = 8;
 
 /// What the balancer wrote for a balanced name and query type.
@@ -24,7 +25,7 @@ pub enum Balanced<'a> {
     /// This many address records; zero means nothing of that type right now (NODATA).
     Records(usize),
     /// One CNAME, to this target (uncompressed, lower-cased wire form), which the lookup
-    /// follows like a CNAME of the zone.
+    /// follows into the served zone that holds it, if any.
     Cname(&'a [u8]),
 }
 
@@ -110,14 +111,53 @@ impl Resolved<'_> {
     }
 }
 
-/// Answers `qname`/`qtype` from `zone` into `w`, setting AA and RCODE; says what it found.
+/// What the lookup found and where it ended.
+#[derive(Clone, Copy, Debug)]
+pub struct Resolution<'a> {
+    /// What it found.
+    pub resolved: Resolved<'a>,
+    /// The zone of the last name looked up: a negative answer's SOA is this zone's.
+    pub last: &'a ServedZone,
+    /// Whether a balanced name's CNAME took the answer into another zone, so that its records
+    /// come from more than one zone.
+    pub crossed: bool,
+}
+
+impl<'a> Resolution<'a> {
+    /// An answer from `zone` alone.
+    pub fn within(zone: &'a ServedZone, resolved: Resolved<'a>) -> Self {
+        Resolution {
+            resolved,
+            last: zone,
+            crossed: false,
+        }
+    }
+}
+
+/// Answers `qname`/`qtype`, starting in `zone` (the most specific of `zones` for `qname`),
+/// into `w`, setting AA and RCODE; says what it found.
 pub fn resolve<'a>(
+    zones: &'a ZoneSet,
     zone: &'a ServedZone,
     qname: &'a [u8],
     qtype: u16,
     w: &mut ResponseWriter<'_>,
     balancer: &mut Balancer<'_, 'a>,
+) -> Resolution<'a> {
+    let mut res = Resolution::within(zone, Resolved::Answer);
+    res.resolved = resolve_from(zones, &mut res, qname, qtype, w, balancer);
+    res
+}
+
+fn resolve_from<'a>(
+    zones: &'a ZoneSet,
+    res: &mut Resolution<'a>,
+    qname: &'a [u8],
+    qtype: u16,
+    w: &mut ResponseWriter<'_>,
+    balancer: &mut Balancer<'_, 'a>,
 ) -> Resolved<'a> {
+    let mut zone = res.last;
     w.set_aa(true);
     w.set_rcode(rcode::NOERROR);
     // The query name is already lower-cased wire form; a lower-cased copy (on the stack) is made
@@ -199,7 +239,22 @@ pub fn resolve<'a>(
             let repeats = chain[..=hop]
                 .iter()
                 .any(|seen| seen.eq_ignore_ascii_case(target_wire));
-            if !is_at_or_below(target.as_bytes(), zone.origin()) || repeats {
+            if repeats {
+                return Resolved::Answer;
+            }
+            if balanced_target.is_some() {
+                // A balanced name's target lies wherever its operator points it: followed into
+                // the most specific served zone that holds it (a served child zone included),
+                // ending the answer when none does.
+                let Some(next) = zones.find(target.as_bytes()) else {
+                    return Resolved::Answer;
+                };
+                if !std::ptr::eq(next, zone) {
+                    res.crossed = true;
+                    zone = next;
+                    res.last = next;
+                }
+            } else if !is_at_or_below(target.as_bytes(), zone.origin()) {
                 return Resolved::Answer;
             }
             if let Some(slot) = chain.get_mut(hop + 1) {
@@ -245,7 +300,7 @@ mod tests {
 
     /// A zone `example.` with its SOA and NS plus `records` as `(owner, CNAME target)`, and an
     /// A record at `www.example.`.
-    fn zone(cnames: &[(&str, &str)]) -> ServedZone {
+    fn zone(cnames: &[(&str, &str)]) -> ZoneSet {
         let mut text = String::from(
             "$TTL 300\nexample. SOA ns.example. h.example. 1 2 3 4 60\n\
              example. NS ns.example.\nwww.example. A 192.0.2.1\n",
@@ -257,13 +312,13 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("example.zone");
         std::fs::write(&p, text).unwrap();
-        ServedZone::new(std::sync::Arc::new(
+        ZoneSet::new(vec![ServedZone::new(std::sync::Arc::new(
             crate::zone::file::load_file(&p).unwrap(),
-        ))
+        ))])
     }
 
     /// Resolves an A query for `qname`; returns ANCOUNT and the RCODE.
-    fn answer(zone: &ServedZone, qname: &str) -> (u16, u16) {
+    fn answer(zones: &ZoneSet, qname: &str) -> (u16, u16) {
         let key = key_of(&name(qname));
         let mut packet = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         packet.extend_from_slice(&key);
@@ -278,7 +333,15 @@ mod tests {
             4096,
         );
         let mut no_balancer = |_: u32, _: u16, _: &[u8], _: &mut ResponseWriter<'_>| Balanced::Skip;
-        resolve(zone, q.qname.as_bytes(), rtype::A, &mut w, &mut no_balancer);
+        let zone = zones.find(q.qname.as_bytes()).unwrap();
+        resolve(
+            zones,
+            zone,
+            q.qname.as_bytes(),
+            rtype::A,
+            &mut w,
+            &mut no_balancer,
+        );
         let rcode = w.rcode();
         w.finish();
         (u16::from_be_bytes([buf[6], buf[7]]), rcode)

@@ -2,7 +2,8 @@
 //! an RRSIG after every authoritative RRset, the compact-denial NSEC (RFC 9824) of a negative
 //! answer, and the signed DS or signed NSEC proving no DS after a referral's NS.
 //!
-//! Owns: where signatures and denial records go (answer and authority signed; a referral's NS
+//! Owns: where signatures and denial records go (answer and authority signed, each RRset by
+//! the zone it comes from when a balanced name's CNAME led into another zone; a referral's NS
 //! and glue unsigned; other additional RRsets signed when they fit with their RRSIG, left out
 //! whole otherwise), the NODATA type bitmap (never the query type), the NXDOMAIN/NOERROR
 //! choice of compact denial (the CO bit), and the apex DNSKEY RRset. Must not: decide what
@@ -15,8 +16,37 @@ use crate::dnssec::{Set, Signer, denial};
 use crate::wire::name::is_at_or_below;
 use crate::wire::records::{Rec, read_records};
 use crate::wire::{ResponseWriter, Section, rcode, rtype};
-use crate::zone::ServedZone;
 use crate::zone::find::{Found, find};
+use crate::zone::{ServedZone, ZoneSet};
+
+/// Where an answer's records come from, and the signers of those zones.
+pub struct Origin<'a> {
+    /// The zone of the query name.
+    pub start: &'a ServedZone,
+    /// The zone the lookup ended in: a negative answer's or a referral's.
+    pub last: &'a ServedZone,
+    /// Whether the answer holds records of other zones than `start`.
+    pub crossed: bool,
+    /// Every zone served.
+    pub zones: &'a ZoneSet,
+    /// Their signers (`ServedZone::signed` indexes them).
+    pub signers: &'a [Signer],
+}
+
+impl<'a> Origin<'a> {
+    /// The zone an answer or additional record at `owner` comes from.
+    fn zone_of(&self, owner: &[u8]) -> &'a ServedZone {
+        if !self.crossed {
+            return self.start;
+        }
+        self.zones.find(owner).unwrap_or(self.last)
+    }
+
+    /// The signer of `zone`, when it is signed.
+    fn signer(&self, zone: &ServedZone) -> Option<&'a Signer> {
+        zone.signed.and_then(|i| self.signers.get(i as usize))
+    }
+}
 
 /// Reused per thread: the unsigned message, its records, and what signing needs.
 #[derive(Default)]
@@ -99,14 +129,14 @@ fn is_balanced(zone: &ServedZone, owner: &[u8], t: u16) -> bool {
         && zone.node(owner).is_some_and(|n| n.balance.is_some())
 }
 
+/// Writes one RRset, followed by its signatures when `signer` is given.
 #[allow(clippy::too_many_arguments)]
 fn put_set(
     w: &mut ResponseWriter<'_>,
-    signer: &Signer,
+    signer: Option<&Signer>,
     section: Section,
     set: Set<'_>,
     ranges: &mut [(u32, u32)],
-    sign: bool,
     balanced: bool,
     required: bool,
     now: u64,
@@ -117,9 +147,9 @@ fn put_set(
             return Put::Full;
         }
     }
-    if !sign {
+    let Some(signer) = signer else {
         return Put::Done;
-    }
+    };
     let mut full = false;
     let ok = signer.rrsigs(set, ranges, balanced, now, |sig| {
         let fits = w.record(section, set.owner, rtype::RRSIG, set.ttl, sig, required);
@@ -158,24 +188,22 @@ fn put_nsec(
     };
     put_set(
         w,
-        signer,
+        Some(signer),
         Section::Authority,
         set,
         ranges,
-        true,
         balanced,
         true,
         now,
     )
 }
 
-/// Rewrites the answer in `w` (to `qname`/`qtype` from `zone`, as the lookup wrote it) in its
-/// signed form for a DO=1 query; `compact_ok` is the query's CO bit. A response that is
-/// already truncated stays as it is. When no signature can be made (no active key), the
-/// answer becomes SERVFAIL rather than go out unsigned from a signed zone.
+/// Rewrites the answer in `w` (to `qname`/`qtype` from `origin`'s zones, as the lookup wrote
+/// it) in its signed form for a DO=1 query; `compact_ok` is the query's CO bit. A response
+/// that is already truncated stays as it is. When no signature can be made (no active key),
+/// the answer becomes SERVFAIL rather than go out unsigned from a signed zone.
 pub fn sign(
-    zone: &ServedZone,
-    signer: &Signer,
+    origin: &Origin<'_>,
     qname: &[u8],
     qtype: u16,
     compact_ok: bool,
@@ -208,8 +236,11 @@ pub fn sign(
         }
         let name_of = |r: &Rec| &names[r.owner.0 as usize..(r.owner.0 + r.owner.1) as usize];
         let nx = w.rcode() == rcode::NXDOMAIN;
-        // The name a negative answer denies: the last CNAME's target inside the zone, else the
-        // query name.
+        // Negative answers and referrals come from the zone the lookup ended in.
+        let zone = origin.last;
+        let last_signer = origin.signer(zone);
+        // The name a negative answer denies: the last CNAME's target inside that zone, else
+        // the query name.
         let mut denied: &[u8] = qname;
         let mut target = crate::wire::name::NameBuf::new();
         if let Some(last) = recs.iter().rev().find(|r| r.section == Section::Answer)
@@ -245,13 +276,19 @@ pub fn sign(
             let delegation = r.section == Section::Authority && r.rtype == rtype::NS;
             let put = match r.section {
                 Section::Answer => {
-                    let b = is_balanced(zone, owner, r.rtype);
-                    put_set(w, signer, r.section, set, ranges, true, b, true, now)
+                    let z = origin.zone_of(owner);
+                    let b = is_balanced(z, owner, r.rtype);
+                    put_set(w, origin.signer(z), r.section, set, ranges, b, true, now)
                 }
                 Section::Authority if delegation => {
                     cut = Some(owner);
-                    match put_set(w, signer, r.section, set, ranges, false, false, true, now) {
-                        Put::Done => match zone.node(owner).and_then(|n| n.get(rtype::DS)) {
+                    let put = put_set(w, None, r.section, set, ranges, false, true, now);
+                    match (put, last_signer) {
+                        (Put::Done, None) => Put::Done,
+                        (Put::Done, Some(signer)) => match zone
+                            .node(owner)
+                            .and_then(|n| n.get(rtype::DS))
+                        {
                             Some(ds) => {
                                 extra.clear();
                                 ranges.clear();
@@ -265,7 +302,7 @@ pub fn sign(
                                     ttl: ds.ttl,
                                     base: extra,
                                 };
-                                put_set(w, signer, r.section, set, ranges, true, false, true, now)
+                                put_set(w, Some(signer), r.section, set, ranges, false, true, now)
                             }
                             None => {
                                 types.clear();
@@ -273,13 +310,16 @@ pub fn sign(
                                 put_nsec(w, zone, signer, owner, types, extra, ranges, now)
                             }
                         },
-                        other => other,
+                        (other, _) => other,
                     }
                 }
                 Section::Authority => {
                     let soa = r.rtype == rtype::SOA;
-                    match put_set(w, signer, r.section, set, ranges, true, false, true, now) {
-                        Put::Done if soa => {
+                    match (
+                        put_set(w, last_signer, r.section, set, ranges, false, true, now),
+                        last_signer,
+                    ) {
+                        (Put::Done, Some(signer)) if soa => {
                             if nx {
                                 types.clear();
                                 types.extend(denial::NXNAME_TYPES);
@@ -288,22 +328,22 @@ pub fn sign(
                             }
                             put_nsec(w, zone, signer, denied, types, extra, ranges, now)
                         }
-                        other => other,
+                        (other, _) => other,
                     }
                 }
                 Section::Additional => match cut {
                     Some(c) => {
                         let glue = is_at_or_below(owner, c);
-                        put_set(w, signer, r.section, set, ranges, false, false, glue, now)
+                        put_set(w, None, r.section, set, ranges, false, glue, now)
                     }
                     None => {
                         let mark = w.mark();
                         let before = w.written().1[2] as usize;
-                        let n = j - i;
-                        let put =
-                            put_set(w, signer, r.section, set, ranges, true, false, false, now);
+                        let signer = origin.signer(origin.zone_of(owner));
+                        let n = j - i + usize::from(signer.is_some());
+                        let put = put_set(w, signer, r.section, set, ranges, false, false, now);
                         // Optional: all of the RRset and its signatures, or none of it.
-                        if put != Put::Done || (w.written().1[2] as usize) < before + n + 1 {
+                        if put != Put::Done || (w.written().1[2] as usize) < before + n {
                             w.rollback(mark);
                         }
                         if put == Put::Failed {
@@ -321,7 +361,7 @@ pub fn sign(
             }
             i = j;
         }
-        if nx && !compact_ok {
+        if nx && !compact_ok && last_signer.is_some() {
             // RFC 9824 §3.4: NOERROR unless the query said it understands compact answers.
             w.set_rcode(rcode::NOERROR);
         }

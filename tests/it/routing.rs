@@ -21,6 +21,16 @@ edge  IN A   192.0.2.80
 edge  IN TXT "edge"
 "#;
 
+/// Another served zone, which CNAME endpoints point into.
+const OTHER: &str = r#"$ORIGIN other.example.
+$TTL 600
+@     IN SOA ns1 hostmaster ( 2026120201 3600 600 604800 120 )
+@     IN NS  ns1
+ns1   IN A   192.0.2.54
+www   IN A   192.0.2.81
+alias IN CNAME edge.gslb.example.com.
+"#;
+
 fn geoip(file: &str) -> String {
     format!("{}/tests/data/geoip/{file}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -193,9 +203,30 @@ endpoints = [{{ target = "loop2.gslb.example.com", datacenter = "zone" }}]
 name = "loop2.gslb.example.com"
 policy = "failover"
 endpoints = [{{ target = "loop1.gslb.example.com", datacenter = "zone" }}]
+[[balance]]
+name = "to-other.gslb.example.com"
+policy = "failover"
+endpoints = [{{ target = "www.other.example", datacenter = "zone" }}]
+[[balance]]
+name = "to-other-pool.gslb.example.com"
+policy = "failover"
+endpoints = [{{ target = "pool.other.example", datacenter = "zone" }}]
+[[balance]]
+name = "pool.other.example"
+policy = "round-robin"
+ttl = 25
+endpoints = [{{ address = "192.0.2.11", datacenter = "zone" }}]
+[[balance]]
+name = "to-gone.gslb.example.com"
+policy = "failover"
+endpoints = [{{ target = "gone.other.example", datacenter = "zone" }}]
 "#
     );
-    let s = start_with("", &cfg, &[("gslb.example.com.zone", ZONE)]).await;
+    let zones = [
+        ("gslb.example.com.zone", ZONE),
+        ("other.example.zone", OTHER),
+    ];
+    let s = start_with("", &cfg, &zones).await;
     (b, s)
 }
 
@@ -272,7 +303,7 @@ async fn cname_endpoints_fail_over_with_real_backends_for_every_type() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_zone_targets_are_followed_balanced_ones_too_and_loops_end() {
+async fn targets_in_served_zones_are_followed_balanced_ones_too_and_loops_end() {
     let (_b, s) = start_cnames().await;
     let edge = "edge.gslb.example.com.";
     let pool = "pool.gslb.example.com.";
@@ -332,6 +363,57 @@ async fn in_zone_targets_are_followed_balanced_ones_too_and_loops_end() {
             ]
         );
     }
+    // A target in another served zone is followed there, a balanced one through its policy;
+    // one that zone lacks is its NXDOMAIN, with its SOA.
+    let other = "www.other.example.";
+    for r in both(&s, &query("to-other.gslb.example.com.", A, true)) {
+        assert_reply(&r, &r, ResponseCode::NoError, true);
+        assert_eq!(
+            rrs(&r.answers),
+            [
+                rr("to-other.gslb.example.com.", CNAME, 30, other),
+                rr(other, A, 600, "192.0.2.81"),
+            ]
+        );
+    }
+    let r = udp(s.udp, &query("to-other-pool.gslb.example.com.", A, true));
+    assert_eq!(
+        rrs(&r.answers),
+        [
+            rr(
+                "to-other-pool.gslb.example.com.",
+                CNAME,
+                30,
+                "pool.other.example."
+            ),
+            rr("pool.other.example.", A, 25, "192.0.2.11"),
+        ]
+    );
+    for r in both(&s, &query("to-gone.gslb.example.com.", A, true)) {
+        assert_eq!(r.response_code, ResponseCode::NXDomain);
+        assert_eq!(
+            rrs(&r.answers),
+            [rr(
+                "to-gone.gslb.example.com.",
+                CNAME,
+                30,
+                "gone.other.example."
+            )]
+        );
+        assert_eq!(r.authorities[0].name.to_string(), "other.example.");
+        assert_eq!(r.authorities[0].record_type(), RecordType::SOA);
+    }
+    // A CNAME of a zone's file stays in its zone, as Knot and NSD answer it.
+    let r = udp(s.udp, &query("alias.other.example.", A, true));
+    assert_eq!(
+        rrs(&r.answers),
+        [rr(
+            "alias.other.example.",
+            CNAME,
+            600,
+            "edge.gslb.example.com."
+        )]
+    );
     s.stop().await;
 }
 
