@@ -40,6 +40,48 @@ sub     IN NS  ns.sub
 ns.sub  IN A   192.0.2.53
 "#;
 
+/// A second signed zone, which CNAME endpoints of the first point into.
+const CDN_NAME: &str = "cdn.example.net";
+const CDN: &str = r#"$ORIGIN cdn.example.net.
+$TTL 300
+@       IN SOA ns1 hostmaster.example.net. 2026120201 3600 600 604800 60
+@       IN NS  ns1
+ns1     IN A   127.0.0.1
+www     IN A   192.0.2.101
+alt     IN A   192.0.2.102
+"#;
+
+/// The second zone's signing and balanced names whose CNAME endpoints lead into it: `cdn`
+/// fails over from `www` to `alt` with the first two backends, `gone` points at a name the
+/// zone does not have.
+fn cross_zone(key: &Path) -> String {
+    format!(
+        r#"
+[dnssec."{CDN_NAME}"]
+keys = [{key:?}]
+
+[[balance]]
+name = "cdn.gslb.example.com"
+policy = "failover"
+ttl = 1
+check = "web"
+endpoints = [
+  {{ target = "www.{CDN_NAME}", datacenter = "dc1", priority = 1, check_address = "{a}" }},
+  {{ target = "alt.{CDN_NAME}", datacenter = "dc2", priority = 2, check_address = "{b}" }},
+]
+
+[[balance]]
+name = "gone.gslb.example.com"
+policy = "failover"
+ttl = 1
+endpoints = [ {{ target = "gone.{CDN_NAME}", datacenter = "dc1" }} ]
+"#,
+        key = key.display().to_string(),
+        a = EP[0],
+        b = EP[1],
+    )
+}
+
 /// Backends of the balanced names (addresses no other test uses).
 const EP: [&str; 3] = ["127.0.0.61", "127.0.0.62", "127.0.0.63"];
 
@@ -106,8 +148,12 @@ fn tool(name: &str) -> PathBuf {
 
 /// A fresh combined key (flags 257, algorithm 13) for the zone in `dir`.
 fn keygen(dir: &Path) -> PathBuf {
+    keygen_for(ZONE_NAME, dir)
+}
+
+fn keygen_for(zone: &str, dir: &Path) -> PathBuf {
     gslb::dnssec::keys::generate(
-        ZONE_NAME,
+        zone,
         dir,
         gslb::dnssec::Algorithm::EcdsaP256Sha256,
         true,
@@ -117,15 +163,49 @@ fn keygen(dir: &Path) -> PathBuf {
 }
 
 fn ds_of(key: &Path) -> String {
-    let origin = b"\x04gslb\x07example\x03com\x00";
-    gslb::dnssec::keys::read(key, origin)
+    ds_for(ZONE_NAME, key)
+}
+
+fn ds_for(zone: &str, key: &Path) -> String {
+    let mut origin = Vec::new();
+    for label in zone.split('.') {
+        origin.push(label.len() as u8);
+        origin.extend_from_slice(label.as_bytes());
+    }
+    origin.push(0);
+    gslb::dnssec::keys::read(key, &origin)
         .unwrap()
-        .ds_line(origin)
+        .ds_line(&origin)
 }
 
 /// A validating Unbound on `addr` whose only trust anchor is `ds`, stubbed to `gslb`.
 fn unbound(dir: &Path, addr: SocketAddr, gslb: SocketAddr, ds: &str) -> (Guard, Log) {
+    unbound_for(dir, addr, gslb, &[(ZONE_NAME, ds)])
+}
+
+/// A validating Unbound on `addr` whose trust anchors are the DS of each zone, and which asks
+/// `gslb` for every one of them.
+fn unbound_for(
+    dir: &Path,
+    addr: SocketAddr,
+    gslb: SocketAddr,
+    zones: &[(&str, &str)],
+) -> (Guard, Log) {
     let d = dir.display();
+    let anchors: String = zones
+        .iter()
+        .map(|(_, ds)| format!("    trust-anchor: \"{ds}\"\n"))
+        .collect();
+    let stubs: String = zones
+        .iter()
+        .map(|(zone, _)| {
+            format!(
+                "stub-zone:\n    name: \"{zone}\"\n    stub-addr: {}@{}\n",
+                gslb.ip(),
+                gslb.port()
+            )
+        })
+        .collect();
     let conf = format!(
         r#"server:
     interface: {ip}
@@ -144,8 +224,7 @@ fn unbound(dir: &Path, addr: SocketAddr, gslb: SocketAddr, ds: &str) -> (Guard, 
     val-log-level: 2
     num-threads: 1
     module-config: "validator iterator"
-    trust-anchor: "{ds}"
-    cache-min-ttl: 0
+{anchors}    cache-min-ttl: 0
     cache-max-ttl: 1
     cache-max-negative-ttl: 1
     prefetch: no
@@ -155,14 +234,9 @@ fn unbound(dir: &Path, addr: SocketAddr, gslb: SocketAddr, ds: &str) -> (Guard, 
 remote-control:
     control-enable: no
 
-stub-zone:
-    name: "{ZONE_NAME}"
-    stub-addr: {gip}@{gport}
-"#,
+{stubs}"#,
         ip = addr.ip(),
         port = addr.port(),
-        gip = gslb.ip(),
-        gport = gslb.port(),
     );
     let path = dir.join("unbound.conf");
     std::fs::write(&path, conf).unwrap();
@@ -211,14 +285,24 @@ fn addrs_of(m: &Message) -> Vec<String> {
 async fn unbound_validates_every_kind_of_answer_and_follows_failover() {
     let keys = tempfile::tempdir().unwrap();
     let key = keygen(keys.path());
+    let cdn_key = keygen_for(CDN_NAME, keys.path());
     let mut b = backend::start(&EP).await;
+    let cfg = config(b[0].addr.port(), std::slice::from_ref(&key), "") + &cross_zone(&cdn_key);
     let s = start_config(
-        &config(b[0].addr.port(), std::slice::from_ref(&key), ""),
-        &[("gslb.example.com.zone", ZONE)],
+        &cfg,
+        &[
+            ("gslb.example.com.zone", ZONE),
+            ("cdn.example.net.zone", CDN),
+        ],
     )
     .await;
     let resolver: SocketAddr = "127.0.0.60:5399".parse().unwrap();
-    let (_unbound, log) = unbound(keys.path(), resolver, s.udp, &ds_of(&key));
+    let anchors = [
+        (ZONE_NAME, ds_of(&key)),
+        (CDN_NAME, ds_for(CDN_NAME, &cdn_key)),
+    ];
+    let anchors: Vec<(&str, &str)> = anchors.iter().map(|(z, d)| (*z, d.as_str())).collect();
+    let (_unbound, log) = unbound_for(keys.path(), resolver, s.udp, &anchors);
     let secure = |name: &str, t: RecordType, rcode: ResponseCode| {
         let m = ask(resolver, name, t);
         assert_eq!(
@@ -289,6 +373,59 @@ async fn unbound_validates_every_kind_of_answer_and_follows_failover() {
         ResponseCode::NoError,
     );
     assert_eq!(addrs_of(&m), [EP[0]]);
+    // CNAME endpoints into the other signed zone: the CNAME signed by this zone's key, the
+    // target's address by the other's; a target that zone lacks is denied by that zone.
+    eventually(Duration::from_secs(10), "cdn answers its primary", || {
+        let m = ask(resolver, "cdn.gslb.example.com.", RecordType::A);
+        crate::harness::seen(addrs_of(&m), |a| a == &["192.0.2.101".to_string()])
+    });
+    secure(
+        "cdn.gslb.example.com.",
+        RecordType::A,
+        ResponseCode::NoError,
+    );
+    // Straight from gslb (a resolver drops out-of-zone records and asks again): each RRset of
+    // the crossed answer is signed by the zone it comes from.
+    let signers = |name: &str| -> Vec<(RecordType, String)> {
+        let m = udp(s.udp, &rd(name, RecordType::A));
+        m.answers
+            .iter()
+            .chain(&m.authorities)
+            .filter_map(|r| match &r.data {
+                RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig)) => Some((
+                    sig.input().type_covered,
+                    sig.input().signer_name.to_string(),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    let (own, cdn) = (format!("{ZONE_NAME}."), format!("{CDN_NAME}."));
+    assert_eq!(
+        signers("cdn.gslb.example.com."),
+        [
+            (RecordType::CNAME, own.clone()),
+            (RecordType::A, cdn.clone())
+        ]
+    );
+    assert_eq!(
+        signers("gone.gslb.example.com."),
+        [
+            (RecordType::CNAME, own),
+            (RecordType::SOA, cdn.clone()),
+            (RecordType::NSEC, cdn)
+        ]
+    );
+    let m = secure(
+        "gone.gslb.example.com.",
+        RecordType::A,
+        ResponseCode::NoError,
+    );
+    let types: Vec<RecordType> = m.answers.iter().map(|r| r.record_type()).collect();
+    assert!(
+        types.contains(&RecordType::CNAME) && !types.contains(&RecordType::A),
+        "the CNAME alone: {m}"
+    );
     // The primary's backend dies: the answer fails over, still validated.
     b[0].stop();
     eventually(Duration::from_secs(10), "app fails over", || {
@@ -301,6 +438,15 @@ async fn unbound_validates_every_kind_of_answer_and_follows_failover() {
         ResponseCode::NoError,
     );
     assert_eq!(addrs_of(&m), [EP[1]]);
+    eventually(Duration::from_secs(10), "cdn fails over", || {
+        let m = ask(resolver, "cdn.gslb.example.com.", RecordType::A);
+        crate::harness::seen(addrs_of(&m), |a| a == &["192.0.2.102".to_string()])
+    });
+    secure(
+        "cdn.gslb.example.com.",
+        RecordType::A,
+        ResponseCode::NoError,
+    );
     // solo's only endpoint dies: with when_all_down = "none" it answers NODATA, which must
     // validate during the outage (the bitmap does not list A).
     b[2].stop();
@@ -336,15 +482,16 @@ async fn a_key_that_does_not_match_the_ds_is_servfail() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delv_fully_validates_positive_and_negative_answers() {
+async fn delv_fully_validates_positive_and_negative_answers_from_every_instance() {
     let keys = tempfile::tempdir().unwrap();
     let key = keygen(keys.path());
     let b = backend::start(&EP).await;
-    let s = start_config(
-        &config(b[0].addr.port(), std::slice::from_ref(&key), ""),
-        &[("gslb.example.com.zone", ZONE)],
-    )
-    .await;
+    // Two instances of an NS set with the same key files: each signs for itself.
+    let cfg = config(b[0].addr.port(), std::slice::from_ref(&key), "");
+    let ns = [
+        start_config(&cfg, &[("gslb.example.com.zone", ZONE)]).await,
+        start_config(&cfg, &[("gslb.example.com.zone", ZONE)]).await,
+    ];
     // delv's trust-anchor file: the DS as a static-ds anchor.
     let ds = ds_of(&key);
     let f: Vec<&str> = ds.split_whitespace().collect();
@@ -358,13 +505,20 @@ async fn delv_fully_validates_positive_and_negative_answers() {
     )
     .unwrap();
     let delv = tool("delv");
-    for (name, t) in [
+    let cases = [
         ("static.gslb.example.com", "A"),
         ("app.gslb.example.com", "A"),
         ("txt.gslb.example.com", "A"),
         ("nothere.gslb.example.com", "A"),
         ("x.wild.gslb.example.com", "A"),
-    ] {
+    ];
+    for s in &ns {
+        eventually(Duration::from_secs(10), "app answers the primary", || {
+            let m = udp(s.udp, &rd("app.gslb.example.com.", RecordType::A));
+            crate::harness::seen(addrs_of(&m), |a| a == &[EP[0].to_string()])
+        });
+    }
+    for ((name, t), s) in cases.iter().flat_map(|c| ns.iter().map(move |s| (c, s))) {
         let out = Command::new(&delv)
             .arg(format!("@{}", s.udp.ip()))
             .args(["-p", &s.udp.port().to_string(), "-a"])
@@ -378,9 +532,26 @@ async fn delv_fully_validates_positive_and_negative_answers() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(text.contains("fully validated"), "{name} {t}:\n{text}");
+        assert!(
+            text.contains("fully validated"),
+            "{name} {t} from {}:\n{text}",
+            s.udp
+        );
     }
-    s.stop().await;
+    // The signatures are each instance's own (ECDSA signatures differ per signing), and
+    // both validated above.
+    let sig = |s: &crate::harness::TestServer| {
+        let m = udp(s.udp, &rd("static.gslb.example.com.", RecordType::A));
+        m.answers
+            .iter()
+            .find(|r| r.record_type() == RecordType::RRSIG)
+            .map(|r| r.data.to_string())
+            .expect("an RRSIG")
+    };
+    assert_ne!(sig(&ns[0]), sig(&ns[1]));
+    for s in ns {
+        s.stop().await;
+    }
 }
 
 /// A raw query, with an OPT (payload 1232) whose flags are `edns_flags` (DO = 0x8000, CO = 0x4000).
