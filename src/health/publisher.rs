@@ -359,7 +359,10 @@ impl Publisher {
                 what,
                 done,
             } => {
-                if self.cluster_drains(drains, revision) {
+                // The watch may have brought this very write first, in the batch being
+                // applied: its rebuild is then pending, and the call must not return before
+                // the publication that answers accordingly.
+                if self.cluster_drains(drains, revision) || self.rebuild {
                     self.pending_drain = Some(what);
                     self.publish();
                 }
