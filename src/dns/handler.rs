@@ -295,7 +295,7 @@ pub fn handle(
         w.set_rcode(rc);
         return done(w, rc, error());
     }
-    let Some(zone) = snap.served.zones.find(q.qname.as_bytes()) else {
+    let Some(zone) = snap.served.zones.answering(q.qname.as_bytes(), q.qtype) else {
         w.set_rcode(rcode::REFUSED);
         return done(w, rcode::REFUSED, error());
     };

@@ -246,7 +246,7 @@ fn resolve_from<'a>(
                 // A balanced name's target lies wherever its operator points it: followed into
                 // the most specific served zone that holds it (a served child zone included),
                 // ending the answer when none does.
-                let Some(next) = zones.find(target.as_bytes()) else {
+                let Some(next) = zones.answering(target.as_bytes(), qtype) else {
                     return Resolved::Answer;
                 };
                 if !std::ptr::eq(next, zone) {

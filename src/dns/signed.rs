@@ -34,12 +34,12 @@ pub struct Origin<'a> {
 }
 
 impl<'a> Origin<'a> {
-    /// The zone an answer or additional record at `owner` comes from.
-    fn zone_of(&self, owner: &[u8]) -> &'a ServedZone {
+    /// The zone an answer or additional record of type `t` at `owner` comes from.
+    fn zone_of(&self, owner: &[u8], t: u16) -> &'a ServedZone {
         if !self.crossed {
             return self.start;
         }
-        self.zones.find(owner).unwrap_or(self.last)
+        self.zones.answering(owner, t).unwrap_or(self.last)
     }
 
     /// The signer of `zone`, when it is signed.
@@ -276,7 +276,7 @@ pub fn sign(
             let delegation = r.section == Section::Authority && r.rtype == rtype::NS;
             let put = match r.section {
                 Section::Answer => {
-                    let z = origin.zone_of(owner);
+                    let z = origin.zone_of(owner, r.rtype);
                     let b = is_balanced(z, owner, r.rtype);
                     put_set(w, origin.signer(z), r.section, set, ranges, b, true, now)
                 }
@@ -339,7 +339,7 @@ pub fn sign(
                     None => {
                         let mark = w.mark();
                         let before = w.written().1[2] as usize;
-                        let signer = origin.signer(origin.zone_of(owner));
+                        let signer = origin.signer(origin.zone_of(owner, r.rtype));
                         let n = j - i + usize::from(signer.is_some());
                         let put = put_set(w, signer, r.section, set, ranges, false, false, now);
                         // Optional: all of the RRset and its signatures, or none of it.

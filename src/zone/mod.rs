@@ -175,6 +175,20 @@ impl ZoneSet {
             .find_map(|s| self.zones.get(s))
     }
 
+    /// The zone that answers `qtype` at `name`: the most specific one, except that a DS query
+    /// at the apex of a served zone is answered by the zone above it when that is served too
+    /// (RFC 4035 §3.1.4.1: the DS lives on the parent side of the cut).
+    pub fn answering(&self, name: &[u8], qtype: u16) -> Option<&ServedZone> {
+        let zone = self.find(name)?;
+        if qtype == crate::wire::rtype::DS
+            && zone.origin() == name
+            && let Some(parent) = crate::wire::name::parent(name).and_then(|p| self.find(p))
+        {
+            return Some(parent);
+        }
+        Some(zone)
+    }
+
     /// The zone with exactly this origin.
     pub fn get_mut(&mut self, origin: &[u8]) -> Option<&mut ServedZone> {
         self.zones.get_mut(origin)

@@ -354,6 +354,30 @@ async fn queries_at_or_below_a_cut_get_a_referral_with_glue() {
     s.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_child_answers_below_its_cut_and_the_parent_answers_its_ds() {
+    let child = "$ORIGIN sub.example.com.\n$TTL 600\n\
+                 @ SOA ns hostmaster 7 3600 600 604800 120\n@ NS ns\nns A 192.0.2.53\n\
+                 host A 192.0.2.54\n";
+    let s = start_with(
+        "",
+        "",
+        &[("example.com.zone", ZONE), ("sub.example.com.zone", child)],
+    )
+    .await;
+    // Below the cut, the child zone answers authoritatively instead of referring.
+    check(
+        &s,
+        "host.sub.example.com.",
+        A,
+        &ok(vec![rr("host.sub.example.com.", A, 600, "192.0.2.54")]),
+    );
+    // The DS of the child's apex is the parent's (RFC 4035 §3.1.4.1), as Knot and BIND answer
+    // it when they serve both: the parent's NODATA, not the child's.
+    check(&s, "sub.example.com.", DS, &nodata());
+    s.stop().await;
+}
+
 /// Checks that every transport gets `rcode`, no AA, and no records at all.
 #[track_caller]
 fn bare(s: &TestServer, packet: &[u8], rcode: ResponseCode, ctx: &str) {
